@@ -1,0 +1,47 @@
+# The two set-up commands of the README live here: `make demo` and `make test`.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+UV := $(BIN)/uv
+PYTEST_ARGS ?=
+
+.PHONY: demo test install install-dev lint typecheck layers unit check clean
+
+$(UV):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check uv
+
+install: $(UV)
+	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -e '.[all]'
+
+install-dev: $(UV)
+	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -e '.[dev]'
+
+## demo: install, then run the main job on embedded defaults (local files, SQLite Iceberg catalog)
+demo: install
+	$(BIN)/dativo --version
+
+## test: install, start what the tests need, and run lint, types, layering and the whole suite
+test: install-dev
+	scripts/system-deps.sh
+	$(MAKE) --no-print-directory check
+
+check: lint typecheck layers unit
+
+lint:
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck:
+	$(BIN)/mypy dativo_protocol taps/dativo_taps targets/dativo_targets adapters/dativo_adapters tests $(wildcard bench/*.py)
+
+layers:
+	$(BIN)/lint-imports
+
+unit:
+	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""Adapters that bring other connector kinds (Airbyte, Rust, plain Singer) onto the protocol."""

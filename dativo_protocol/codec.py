@@ -1,0 +1,42 @@
+"""All JSON goes through here (orjson). ``import json`` is banned by a lint rule.
+
+Keep these functions thin: they are on the hot path of every reader and writer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+JSONDecodeError = orjson.JSONDecodeError
+
+_LINE_OPTS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+_PRETTY_OPTS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS
+
+loads = orjson.loads
+
+
+def dumps(obj: Any) -> bytes:
+    """Serialize compactly to bytes."""
+    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+
+
+def dumps_line(obj: Any) -> bytes:
+    """Serialize compactly to one JSONL line (with the trailing newline)."""
+    return orjson.dumps(obj, option=_LINE_OPTS)
+
+
+def dumps_str(obj: Any) -> str:
+    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def dumps_pretty(obj: Any) -> str:
+    """Indented, key-sorted JSON for humans and stable files."""
+    return orjson.dumps(obj, option=_PRETTY_OPTS).decode()
+
+
+def describe_decode_error(exc: orjson.JSONDecodeError) -> str:
+    """The reason of a decode error without the offending document (it may hold secrets)."""
+    reason = exc.msg if hasattr(exc, "msg") else "invalid JSON"
+    return f"invalid JSON: {reason} at column {exc.colno}"

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# System packages the test suite needs (Debian): a PostgreSQL server. Idempotent.
+set -euo pipefail
+need=()
+compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need+=(postgresql)
+command -v psql >/dev/null || need+=(postgresql-client)
+if ((${#need[@]})); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "system-deps: please install: ${need[*]} (needs root)" >&2
+    exit 1
+  fi
+  echo "system-deps: installing ${need[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi

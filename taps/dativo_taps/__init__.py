@@ -1,0 +1,1 @@
+"""Dativo taps: standalone Singer extractors (console scripts ``tap-*``)."""

@@ -1,0 +1,1 @@
+"""Dativo targets: Singer loaders (console scripts ``target-*``)."""
