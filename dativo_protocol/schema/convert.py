@@ -247,6 +247,18 @@ class _Context:
     def array(
         self, values: list[Any], t: pa.DataType, path: tuple[str, ...], owners: list[int] | None
     ) -> pa.Array:
+        if _simple_items(t.value_type):
+            try:
+                arr = pa.array(values)
+                inferred = arr.type
+                if (pa.types.is_list(inferred) or pa.types.is_null(inferred)) and (
+                    pa.types.is_null(inferred) or _same_kind(inferred.value_type, t.value_type)
+                ):
+                    result = arr.cast(t, safe=True)
+                    self.check_nulls(result.flatten(), t.value_field, (*path, ITEM), None, None)
+                    return result
+            except _ARROW_ERRORS:
+                pass  # diagnose below, value by value
         offsets = [0]
         flat: list[Any] = []
         item_owners: list[int] = []
@@ -335,7 +347,9 @@ class _Context:
             arr = pa.array(values)
             if pa.types.is_null(arr.type):
                 return pa.nulls(len(values), t)
-            if pa.types.is_string(arr.type):
+            if pa.types.is_floating(arr.type):  # via the shortest text, as the JSON held it
+                arr = arr.cast(pa.string())
+            if pa.types.is_string(arr.type) or pa.types.is_integer(arr.type):
                 return arr.cast(t)
         except _ARROW_ERRORS:
             pass
@@ -478,6 +492,23 @@ class _Context:
                 raise self.fail(path, _owner(owners, i), reason)
             times.append(parsed)
         return pa.array(times, pa.time64("us")).cast(t, safe=True)
+
+
+def _simple_items(t: pa.DataType) -> bool:
+    """Item types whose inferred Arrow list can be trusted after a safe cast."""
+    return bool(
+        pa.types.is_string(t)
+        or pa.types.is_boolean(t)
+        or pa.types.is_int64(t)
+        or pa.types.is_float64(t)
+    )
+
+
+def _same_kind(inferred: pa.DataType, target: pa.DataType) -> bool:
+    if pa.types.is_null(inferred) or inferred == target:
+        return True
+    numeric = pa.types.is_integer(inferred) or pa.types.is_floating(inferred)
+    return bool(numeric and (pa.types.is_int64(target) or pa.types.is_float64(target)))
 
 
 # --------------------------------------------------------------------------- value checks
