@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dativo_protocol.errors import SchemaEvolutionError
 from dativo_protocol.schema.arrow import ENCODING_META, ITEM
@@ -284,9 +285,11 @@ def _conform(arr: pa.Array, target: pa.DataType) -> pa.Array:
         mask = arr.is_null() if arr.null_count else None
         return pa.StructArray.from_arrays(children, fields=list(target), mask=mask)
     if _is_list(target) and _is_list(arr.type):
-        values = _conform(arr.values, target.value_type)
+        # re-base offsets so a sliced list (batch.slice) becomes a fresh, unsliced array
+        first, last = arr.offsets[0].as_py(), arr.offsets[-1].as_py()
+        offsets = pc.subtract(arr.offsets, pa.scalar(first, arr.offsets.type))
+        values = _conform(arr.values.slice(first, last - first), target.value_type)
         mask = arr.is_null() if arr.null_count else None
-        offsets = arr.offsets
         if pa.types.is_large_list(target):
             return pa.LargeListArray.from_arrays(
                 offsets.cast(pa.int64()), values, type=target, mask=mask
