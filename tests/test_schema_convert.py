@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import pyarrow as pa
 import pytest
@@ -308,7 +308,7 @@ def test_renamed_fields_read_their_source_keys() -> None:
 
 def test_records_must_be_objects() -> None:
     with pytest.raises(RecordValidationError, match="a record must be an object, not an array"):
-        records_to_batch([[1]], _mapped({"a": {"type": "integer"}}))  # type: ignore[list-item]
+        records_to_batch(cast(Any, [[1]]), _mapped({"a": {"type": "integer"}}))
 
 
 def test_batch_matches_schema_and_empty_input() -> None:
