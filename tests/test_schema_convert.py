@@ -216,7 +216,11 @@ def test_error_inside_a_list_names_the_owning_record_and_item_path() -> None:
             }
         }
     )
-    records = [{"l": [{"n": 1}, {"n": 2}]}, {"l": []}, {"l": [{"n": 3}, {"n": 4.5}]}]
+    records: list[dict[str, Any]] = [
+        {"l": [{"n": 1}, {"n": 2}]},
+        {"l": []},
+        {"l": [{"n": 3}, {"n": 4.5}]},
+    ]
     with pytest.raises(
         RecordValidationError,
         match=r"field 'l\.\[\]\.n': .*fractional part \(record 3 of the batch\)",
