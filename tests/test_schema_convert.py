@@ -107,6 +107,12 @@ GOOD: list[tuple[str, dict[str, Any], Any, Any]] = [
         [{"x": 1}, None],
         [{"x": 1.0}, None],
     ),
+    (
+        "list of JSON items keeps strings as JSON",
+        {"type": "array", "items": {"type": ["string", "integer"]}},
+        ["a", 1],
+        ['"a"', "1"],
+    ),
     ("null", {"type": "integer"}, None, None),
 ]
 

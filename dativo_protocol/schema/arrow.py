@@ -300,7 +300,7 @@ class _ToArrow(SchemaVisitor[pa.Field]):
         if items is None or node.items is None:
             return _col(pa.string(), _JSON)
         nullable = self.options.nullability == "all" or node.items.nullable
-        return _col(pa.list_(items.with_name("item").with_nullable(nullable)))
+        return _col(pa.list_(items.with_name("element").with_nullable(nullable)))
 
     def string(self, node: StringNode) -> pa.Field:
         if node.format == "date-time":

@@ -247,7 +247,7 @@ class _Context:
     def array(
         self, values: list[Any], t: pa.DataType, path: tuple[str, ...], owners: list[int] | None
     ) -> pa.Array:
-        if _simple_items(t.value_type):
+        if _simple_items(t.value_type) and not (t.value_field.metadata or {}).get(ENCODING_META):
             try:
                 arr = pa.array(values)
                 inferred = arr.type
