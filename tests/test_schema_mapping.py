@@ -359,3 +359,80 @@ def test_schema_visitor_package_loads_no_pyarrow() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_custom_visitor_sees_normalised_types() -> None:
+    from dativo_protocol.schema import SchemaVisitor, normalize, visit
+    from dativo_protocol.schema.nodes import (
+        AnyNode,
+        ArrayNode,
+        BooleanNode,
+        IntegerNode,
+        NullNode,
+        NumberNode,
+        ObjectNode,
+        Property,
+        StringNode,
+        UnionNode,
+    )
+
+    class ToSql(SchemaVisitor[str]):
+        def __init__(self) -> None:
+            self.path: list[str] = []
+            self.seen: list[str] = []
+
+        def before_property(self, prop: Property) -> None:
+            self.path.append(prop.name)
+
+        def after_property(self, prop: Property) -> None:
+            self.path.pop()
+
+        def object(self, node: ObjectNode, properties: list[str]) -> str:
+            return f"STRUCT({', '.join(properties)})" if properties else "JSON"
+
+        def property(self, prop: Property, result: str) -> str:
+            self.seen.append(".".join(self.path))
+            return f"{prop.name} {result}{'' if prop.schema.nullable else ' NOT NULL'}"
+
+        def array(self, node: ArrayNode, items: str | None) -> str:
+            return f"{items}[]" if items else "JSON"
+
+        def string(self, node: StringNode) -> str:
+            return "TIMESTAMPTZ" if node.format == "date-time" else "TEXT"
+
+        def integer(self, node: IntegerNode) -> str:
+            return "BIGINT"
+
+        def number(self, node: NumberNode) -> str:
+            spec = node.decimal
+            return f"DECIMAL({spec.precision},{spec.scale})" if spec else "DOUBLE"
+
+        def boolean(self, node: BooleanNode) -> str:
+            return "BOOLEAN"
+
+        def null(self, node: NullNode) -> str:
+            return "TEXT"
+
+        def union(self, node: UnionNode) -> str:
+            return "JSON"
+
+        def any(self, node: AnyNode) -> str:
+            return "JSON"
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "at": {"anyOf": [{"type": "null"}, {"type": "string", "format": "date-time"}]},
+            "price": {"type": "number", "multipleOf": 0.01, "minimum": 0, "maximum": 99.99},
+            "tags": {"type": ["null", "array"], "items": {"type": "string"}},
+            "o": {"$ref": "#/$defs/o"},
+        },
+        "$defs": {"o": {"properties": {"ok": {"type": "boolean"}, "x": {}}}},
+    }
+    visitor = ToSql()
+    assert visit(normalize(schema), visitor) == (
+        "STRUCT(id BIGINT NOT NULL, at TIMESTAMPTZ, price DECIMAL(4,2) NOT NULL, tags TEXT[], "
+        "o STRUCT(ok BOOLEAN NOT NULL, x JSON) NOT NULL)"
+    )
+    assert visitor.seen == ["id", "at", "price", "tags", "o.ok", "o.x", "o"]
