@@ -141,10 +141,24 @@ def describe(path: Iterable[Any], rule: str | None, rule_def: Any, value: Any) -
 
 
 # ------------------------------------------------------------------------------ compile
+#: drafts fastjsonschema implements; newer ones ($schema 2019-09, 2020-12) go to jsonschema
+_FAST_DRAFTS = ("draft-04", "draft-06", "draft-07")
+
+
+def _refuse_fetch(uri: str) -> Any:
+    raise ValueError("remote $ref is not fetched")
+
+
+#: never download a remote $ref while checking a stream (offline, no SSRF)
+_NO_FETCH = dict.fromkeys(("http", "https", "ftp", "file"), _refuse_fetch)
+
+
 def _fast(schema: Any) -> Check:
     import fastjsonschema
 
-    validate = fastjsonschema.compile(schema, formats=SINGER_FORMATS, use_default=False)
+    validate = fastjsonschema.compile(
+        schema, formats=SINGER_FORMATS, use_default=False, handlers=_NO_FETCH
+    )
     error = fastjsonschema.JsonSchemaValueException
 
     def check(instance: Any) -> str | None:
@@ -168,7 +182,10 @@ def _slow(schema: Any) -> Check:
     validator = cls(schema, format_checker=checker)
 
     def check(instance: Any) -> str | None:
-        err = next(iter(validator.iter_errors(instance)), None)
+        try:
+            err = next(iter(validator.iter_errors(instance)), None)
+        except Exception as exc:  # noqa: BLE001 - unresolvable $ref, bad pattern, ...
+            return f"the schema could not be applied ({type(exc).__name__})"
         if err is None:
             return None
         return describe(err.absolute_path, str(err.validator), err.validator_value, err.instance)
@@ -182,7 +199,10 @@ def compile_check(schema: Mapping[str, Any]) -> Check:
     Raises ``ValueError`` (with a reason, never data) if neither can use the schema.
     """
     prepared = prepare(schema)
+    draft = str(prepared.get("$schema", "draft-07"))
     try:
+        if not any(name in draft for name in _FAST_DRAFTS):
+            raise ValueError("draft not supported by fastjsonschema")
         return _fast(prepared)
     except Exception as exc:  # noqa: BLE001 - any failure to compile means: try the other engine
         logging.getLogger("dativo.schema").debug("fastjsonschema cannot compile: %s", type(exc))
@@ -192,7 +212,6 @@ def compile_check(schema: Mapping[str, Any]) -> Check:
         cls = jsonschema.validators.validator_for(prepared, default=jsonschema.Draft7Validator)
         cls.check_schema(prepared)
     except jsonschema.SchemaError as exc:
-        raise ValueError(
-            f"invalid JSON Schema: {exc.validator} rule broken in the schema"
-        ) from None
+        where = _field(exc.absolute_path) or "the root"
+        raise ValueError(f"invalid JSON Schema at {where}: breaks '{exc.validator}'") from None
     return _slow(prepared)
