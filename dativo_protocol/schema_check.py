@@ -165,8 +165,8 @@ def _fast(schema: Any) -> Check:
         try:
             validate(instance)
         except error as exc:
-            path = list(exc.path or [])[1:]  # drop the leading "data"
-            return describe(path, exc.rule, exc.rule_definition, exc.value)
+            name = (exc.name or "data").removeprefix("data").removeprefix(".")
+            return describe([name] if name else [], exc.rule, exc.rule_definition, exc.value)
         return None
 
     return check
