@@ -42,7 +42,7 @@ SETTINGS = {
 }
 
 
-def emit(msg: dict) -> None:
+def emit(msg: dict[str, object]) -> None:
     sys.stdout.write(json.dumps(msg) + "\n")
 
 
