@@ -266,3 +266,29 @@ def test_reader_matches_line_by_line_reference(
     data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
     got = read_all(MessageReader(io.BytesIO(data), max_line_bytes=40, chunk_bytes=chunk))
     assert got == reference(data, 40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(physical_line, max_size=25),
+    final_newline=st.booleans(),
+    chunk=st.integers(1, 300),
+)
+def test_chunks_with_long_lines_match_the_physical_lines(
+    lines: list[bytes], final_newline: bool, chunk: int
+) -> None:
+    data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    physical = data.split(b"\n")
+    if data.endswith(b"\n") or not data:
+        physical.pop()
+    reader = LineReader(io.BytesIO(data), max_line_bytes=40, chunk_bytes=chunk)
+    seen: dict[int, bytes | None] = {}
+    while True:
+        try:
+            for c in reader.chunks():
+                body = c.data[:-1] if c.complete else c.data
+                seen.update(enumerate(body.split(b"\n"), c.first_line))
+            break
+        except LineTooLongError as exc:
+            seen[exc.line or 0] = None
+    assert seen == {n: (None if len(line) > 40 else line) for n, line in enumerate(physical, 1)}
