@@ -19,6 +19,7 @@ CANARY = "canary-csv-s3cret-41"
 
 
 def run_tap(peer: InstallPeer, tmp_path: Path, batch: bool = False) -> bytes:
+    """Run the tap once on two small CSV files; returns its stdout."""
     data = tmp_path / "data"
     data.mkdir()
     (data / "people.csv").write_text(f"id,name,note\n1,alice,{CANARY}\n2,bob,\n3,carol,x\n")
@@ -45,8 +46,13 @@ def run_tap(peer: InstallPeer, tmp_path: Path, batch: bool = False) -> bytes:
     return res.stdout
 
 
-def test_real_tap_stream_is_valid(peer: InstallPeer, run_cli: RunCli, tmp_path: Path) -> None:
-    stream = run_tap(peer, tmp_path)
+@pytest.fixture(scope="module")
+def tap_output(peer: InstallPeer, tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    return run_tap(peer, tmp_path_factory.mktemp("tap"))
+
+
+def test_real_tap_stream_is_valid(tap_output: bytes, run_cli: RunCli) -> None:
+    stream = tap_output
     res = run_cli("dativo", "--json", "validate", "-", input=stream)
     assert res.returncode == 0, res.stderr
     report = orjson.loads(res.stdout)
@@ -67,10 +73,8 @@ def test_real_tap_batch_stream_is_valid(peer: InstallPeer, run_cli: RunCli, tmp_
     assert sum(s["batches"] for s in report["streams"].values()) == 2
 
 
-def test_real_tap_stream_cut_short_is_refused(
-    peer: InstallPeer, run_cli: RunCli, tmp_path: Path
-) -> None:
-    stream = run_tap(peer, tmp_path)
+def test_real_tap_stream_cut_short_is_refused(tap_output: bytes, run_cli: RunCli) -> None:
+    stream = tap_output
     cut = stream[: stream.index(CANARY.encode()) + 5]  # the tap "died" inside the record
     res = run_cli("dativo", "validate", "-", input=cut)
     assert res.returncode == ExitCode.PROTOCOL
