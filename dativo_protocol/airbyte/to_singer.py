@@ -48,7 +48,12 @@ from dativo_protocol.catalog.airbyte import (
     ConfiguredAirbyteStream,
     load_airbyte_catalog,
 )
-from dativo_protocol.errors import ConnectorError, ProtocolError, RecordBeforeSchemaError
+from dativo_protocol.errors import (
+    ConfigError,
+    ConnectorError,
+    ProtocolError,
+    RecordBeforeSchemaError,
+)
 
 #: the logger that carries the source's own LOG messages to stderr
 SOURCE_LOGGER = "dativo.source"
@@ -141,6 +146,7 @@ class AirbyteToSinger:
     def _learn(self, stream: AirbyteStream, configured: ConfiguredAirbyteStream | None) -> None:
         key = (stream.name, stream.namespace)
         message = schema_message(stream, configured)
+        self._check_unique(key, message["stream"])
         known = self._streams.get(key)
         # an unchanged schema is not announced twice; a changed one before the next record
         announced = known is not None and known.announced and known.schema_message == message
@@ -253,6 +259,7 @@ class AirbyteToSinger:
         if namespace is not None and not isinstance(namespace, str):
             raise ProtocolError("RECORD 'namespace' must be a string or null", line=lineno)
         singer_id = mapping.singer_stream_id(name, namespace)
+        self._check_unique((name, namespace), singer_id, lineno)
         if not self._allow_schemaless:
             raise RecordBeforeSchemaError(
                 "record of a stream that is in no catalog, so it has no schema",
@@ -269,6 +276,19 @@ class AirbyteToSinger:
         info = _StreamInfo(singer_id, schema)
         self._streams[(name, namespace)] = info
         return info
+
+    def _check_unique(
+        self, key: tuple[str, str | None], singer_id: str, lineno: int | None = None
+    ) -> None:
+        for other, info in self._streams.items():
+            if other != key and info.singer_id == singer_id:
+                error = ConfigError if lineno is None else ProtocolError
+                raise error(
+                    f"Airbyte streams {_label(other)} and {_label(key)} would both be the "
+                    "Singer stream of this name",
+                    stream=singer_id,
+                    line=lineno,
+                )
 
     def _state_message(self, payload: Mapping[str, Any]) -> JSONDict:
         self._state.update(payload)  # already validated by parse_message
@@ -293,3 +313,8 @@ class AirbyteToSinger:
             )
             return
         self._on_control(control.config)
+
+
+def _label(key: tuple[str, str | None]) -> str:
+    name, namespace = key
+    return f"'{namespace}.{name}'" if namespace else f"'{name}'"
