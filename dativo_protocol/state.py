@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Mapping
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -21,7 +21,7 @@ from dativo_protocol.airbyte.state import SINGER_KEY, StateAccumulator, is_airby
 from dativo_protocol.errors import StateError
 
 BOOKMARKS = "bookmarks"
-FORMAT_VERSION = 1
+FORMAT_VERSION: Final = 1
 
 State = dict[str, Any]
 
