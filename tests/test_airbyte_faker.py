@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,7 +83,7 @@ class FirstRun:
 
 
 @pytest.fixture(scope="module")
-def first_run(peer: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FirstRun]:
+def first_run(peer: Any, tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
     work = tmp_path_factory.mktemp("faker")
     faker = Faker(peer("airbyte-faker", FAKER) / "source-faker", work)
     config_path = work / "config.json"
@@ -127,7 +126,7 @@ def first_run(peer: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[F
         catalog_path,
         input=read.stdout,
     )
-    yield FirstRun(faker, catalog_path, config_path, _messages(read.stdout), converted)
+    return FirstRun(faker, catalog_path, config_path, _messages(read.stdout), converted)
 
 
 def test_read_converts_to_a_complete_singer_stream(first_run: FirstRun) -> None:
