@@ -39,22 +39,30 @@ def airbyte_to_singer(
     writer = MessageWriter(sink)
     summary = Summary()
     reader = LineReader(source, max_line_bytes=max_line_bytes)
+    pretty = _PrettyJoiner(max_line_bytes)
     try:
         for first, lines, terminated in reader.batches():
-            for lineno, line in enumerate(lines, first):
-                if not line or line.isspace():
+            for lineno, raw in enumerate(lines, first):
+                if not raw or raw.isspace():
                     continue
-                if not terminated and not _is_json(line):
+                if not terminated and not _is_json(raw):
                     raise TruncatedStreamError(
                         "the last line has no newline and is not valid JSON: the stream looks "
                         "truncated",
                         line=lineno,
                     )
-                for message in converter.feed_line(line, lineno):
+                line = pretty.feed(raw, lineno)
+                if line is None:
+                    continue
+                for message in converter.feed_line(line, pretty.first_line or lineno):
                     writer.write(message)
                     if message["type"] == "STATE":
                         summary.states += 1
                         writer.flush()
+        if pretty.pending:
+            raise TruncatedStreamError(
+                "the stream ended inside a pretty-printed message", line=pretty.first_line
+            )
         for message in converter.finish():
             writer.write(message)
     finally:
@@ -87,6 +95,39 @@ def singer_to_airbyte(
         summary.records = dict(converter.counts)
         writer.flush()
     return summary
+
+
+class _PrettyJoiner:
+    """Joins a pretty-printed message (older CDKs: a line ``{``, indented lines, a line ``}``)
+    back into one line; every other line passes through unchanged."""
+
+    __slots__ = ("_limit", "_parts", "_size", "first_line")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._parts: list[bytes] = []
+        self._size = 0
+        self.first_line: int | None = None
+
+    @property
+    def pending(self) -> bool:
+        return bool(self._parts)
+
+    def feed(self, line: bytes, lineno: int) -> bytes | None:
+        stripped = line.rstrip()
+        if not self._parts:
+            self.first_line = None
+            if stripped != b"{":
+                return line
+            self.first_line = lineno
+        self._parts.append(line)
+        self._size += len(line)
+        if stripped == b"}" or self._size > self._limit:
+            joined = b"\n".join(self._parts)
+            self._parts.clear()
+            self._size = 0
+            return joined
+        return None
 
 
 def _is_json(line: bytes) -> bool:
