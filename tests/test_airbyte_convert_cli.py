@@ -211,7 +211,8 @@ def test_truncated_airbyte_stream_is_an_error(run_cli: RunCli, catalog_file: Pat
         run_cli, "--from", "airbyte", "--to", "singer", "--catalog", catalog_file, input=stream
     )
     assert code == ExitCode.PROTOCOL
-    assert "line 3" in err and "truncated" in err
+    assert "line 3" in err
+    assert "truncated" in err
     assert [m["type"] for m in out] == ["SCHEMA", "RECORD", "STATE"]  # nothing past the break
 
 
@@ -284,7 +285,8 @@ def test_singer_input_errors_name_the_line_and_echo_nothing(
     )
     assert proc.returncode == ExitCode.PROTOCOL
     err = proc.stderr.decode()
-    assert "line 2" in err and reason in err
+    assert "line 2" in err
+    assert reason in err
     assert_no_secret(CANARY, proc.stdout, proc.stderr)
 
 
