@@ -14,7 +14,7 @@ from tests.fixtures.cli import RunCli, assert_no_secret
 
 CANARY = "canary-s3cr3t-9f2b7c"
 
-CATALOG = {
+CATALOG: dict[str, Any] = {
     "streams": [
         {
             "stream": {
