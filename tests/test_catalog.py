@@ -27,7 +27,7 @@ from tests import airbyte_strategies as s
 def entry(
     stream_id: str, fields: dict[str, dict[str, Any]], stream_md: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    props = {name: {"type": ["null", "string"]} for name in fields}
+    props: dict[str, Any] = {name: {"type": ["null", "string"]} for name in fields}
     props["address"] = {
         "type": "object",
         "properties": {"city": {"type": "string"}, "zip": {"type": "string"}},
@@ -206,7 +206,7 @@ def test_nested_and_composite_keys_map_to_singer_metadata() -> None:
         "default_cursor_field": ["meta", "ts"],
         "source_defined_primary_key": [["meta", "tenant"], ["id"], ["a.b"]],
     }
-    singer = singer_from_airbyte(load_airbyte_catalog({"streams": [stream]}))  # type: ignore[arg-type]
+    singer = singer_from_airbyte(load_airbyte_catalog({"streams": [stream]}))
     (events,) = singer.streams
     assert events.tap_stream_id == "app-events"
     md = events.stream_metadata

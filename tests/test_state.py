@@ -19,7 +19,7 @@ from dativo_protocol.airbyte.state import (
 from dativo_protocol.errors import StateError
 from tests import airbyte_strategies as s
 
-BASE = {
+BASE: dict[str, Any] = {
     "bookmarks": {"users": {"updated_at": "2024-01-01", "version": 3}, "orders": {"id": 9}},
     "currently_syncing": "users",
 }
