@@ -268,3 +268,15 @@ def test_conform_batch_handles_sliced_batches() -> None:
         {"l": [2, 3], "s": None, "z": None},
         {"l": None, "s": {"a": 3, "b": None}, "z": None},
     ]
+
+
+def test_a_json_text_column_stays_json_text() -> None:
+    old = _s(pa.field("x", pa.string(), metadata=JSON))
+    new = _s(pa.field("x", pa.string()))
+    diff = evolve(old, new)
+    assert diff.changes == ()
+    assert diff.unified.field("x").metadata == JSON
+    # converting with the unified schema keeps the column consistently JSON
+    assert records_to_batch([{"x": "a"}], diff.unified).column(0).to_pylist() == ['"a"']
+    # an old column without metadata (as Iceberg returns it) takes the new description
+    assert evolve(new, old).unified.field("x").metadata == JSON

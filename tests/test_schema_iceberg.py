@@ -81,6 +81,10 @@ def test_mapped_schema_creates_and_evolves_an_iceberg_table(table: Any) -> None:
         [{"id": 2, "amount": 100000, "o": {"x": "b", "y": 3}, "added": "new"}], v2
     )
     table.append(pa.Table.from_batches([conform_batch(batch, table.schema().as_arrow())]))
+    # or convert straight to the unified schema (the table's Arrow schema + the new notes)
+    unified = evolve(table.schema().as_arrow(), v2.schema).unified
+    direct = records_to_batch([{"id": 3, "o": {"x": "c", "y": None}, "added": "z"}], unified)
+    table.append(pa.Table.from_batches([direct]))
 
     rows = sorted(table.scan().to_arrow().to_pylist(), key=lambda r: r["id"])
     assert rows[0] == {
@@ -96,6 +100,7 @@ def test_mapped_schema_creates_and_evolves_an_iceberg_table(table: Any) -> None:
     assert rows[1]["amount"] == Decimal("100000.00")
     assert rows[1]["o"] == {"x": "b", "y": 3}
     assert rows[1]["ts"] is None
+    assert (rows[2]["o"], rows[2]["added"], rows[2]["doc"]) == ({"x": "c", "y": None}, "z", None)
     assert table.schema().find_field("id").required
 
 

@@ -213,6 +213,8 @@ class _Context:
             arr = self.time(values, t, path, owners)
         else:
             arr = self.plain(values, t, path, owners)
+        if arr.type != t:  # e.g. JSON text into a large_string column (Iceberg's Arrow schemas)
+            arr = arr.cast(t)
         self.check_nulls(arr, f, path, parent_valid, owners)
         return arr
 

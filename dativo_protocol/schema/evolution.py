@@ -173,7 +173,25 @@ def _merge_field(
     if not of.nullable and nf.nullable:
         changes.append(FieldChange(path, "relaxed", "not null", "nullable"))
     merged = _merge_type(of, nf, path, changes, options)
-    return pa.field(of.name, merged, nullable=nullable, metadata=nf.metadata or of.metadata)
+    return pa.field(of.name, merged, nullable=nullable, metadata=_merge_metadata(of, nf))
+
+
+def _merge_metadata(of: pa.Field, nf: pa.Field) -> dict[bytes, bytes] | None:
+    """The new field's metadata, except that a column already written as JSON text stays JSON
+    text (its old rows are JSON, so new values are serialised the same way). Iceberg drops
+    field metadata, so an old column without any is taken as the new schema describes it."""
+    merged = {**(of.metadata or {}), **(nf.metadata or {})}
+    if (
+        (of.metadata or {}).get(ENCODING_META) == b"json"
+        and _is_string(of.type)
+        and _is_string(nf.type)
+    ):
+        merged[ENCODING_META] = b"json"
+    return merged or None
+
+
+def _is_string(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
 
 
 def _merge_type(
