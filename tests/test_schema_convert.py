@@ -300,7 +300,9 @@ def test_timestamp_precision_beyond_the_unit_raises() -> None:
     assert (
         records_to_batch([{"t": "2024-01-01T00:00:01Z"}], mapped).column(0)[0].as_py().second == 1
     )
-    with pytest.raises(RecordValidationError, match="more precision than s"):
+    with pytest.raises(
+        RecordValidationError, match=r"out of range or more precise than the column \(s\)"
+    ):
         records_to_batch([{"t": "2024-01-01T00:00:01.5Z"}], mapped)
 
 
@@ -340,3 +342,25 @@ def test_decimal_strings_as_float_when_asked() -> None:
     assert batch.column(0).to_pylist() == [1.25, 3.0, None]
     with pytest.raises(RecordValidationError, match="not a decimal number"):
         records_to_batch([{"f": CANARY}], mapped)
+
+
+@pytest.mark.parametrize("mixed", [False, True], ids=["fast path", "value-by-value path"])
+def test_required_fields_inside_optional_structs(mixed: bool) -> None:
+    inner = {"type": "object", "required": ["b"], "properties": {"b": {"type": "integer"}}}
+    outer = {"type": ["null", "object"], "required": ["inner"], "properties": {"inner": inner}}
+    mapped = _mapped(
+        {"o": outer, "x": {"type": ["null", "integer", "string"]}},
+        options=ArrowOptions(nullability="schema"),
+    )
+    # a mixed-type column defeats pyarrow's inference and forces the value-by-value path
+    extra = {"x": "s"} if mixed else {}
+    ok = records_to_batch([{"o": None, **extra}, {"o": {"inner": {"b": 1}}, "x": 2}], mapped)
+    assert ok.column(0).to_pylist() == [None, {"inner": {"b": 1}}]
+    with pytest.raises(
+        RecordValidationError, match=r"field 'o\.inner': is required .*\(record 2 of"
+    ):
+        records_to_batch([{"o": None, **extra}, {"o": {}, "x": 2}], mapped)
+    with pytest.raises(
+        RecordValidationError, match=r"field 'o\.inner\.b': is required .*\(record 2 of"
+    ):
+        records_to_batch([{"o": None, **extra}, {"o": {"inner": {}}, "x": 2}], mapped)
