@@ -305,6 +305,11 @@ def test_sanitized_names_keep_source_names_at_every_level() -> None:
     mapped = json_schema_to_arrow(schema, options=ArrowOptions(field_names="sanitize"))
     assert mapped.schema.names == ["Order_ID", "order_id_2", "_1st", "ok"]
     assert mapped.source_names["order_id_2"] == "order-id"
+    keyed = json_schema_to_arrow(
+        schema, key_properties=["order-id"], options=ArrowOptions(field_names="sanitize")
+    )
+    assert keyed.key_columns == ("order_id_2",)
+    assert not keyed.schema.field("order_id_2").nullable
     assert FieldNote(("_1st", "a_b"), "renamed", "a.b") in mapped.notes
     kept = json_schema_to_arrow(schema)
     assert kept.schema.names == ["Order ID", "order-id", "1st", "ok"]

@@ -159,6 +159,12 @@ class MappedSchema:
         return self.paths("decimal")
 
     @property
+    def key_columns(self) -> tuple[str, ...]:
+        """The Arrow names of the key properties (they differ only when names are sanitized)."""
+        arrow_name = {source: name for name, source in self.source_names.items()}
+        return tuple(arrow_name[k] for k in self.key_properties)
+
+    @property
     def source_names(self) -> dict[str, str]:
         """Top-level Arrow name → record key, for every top-level column."""
         out: dict[str, str] = {}
