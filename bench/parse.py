@@ -130,10 +130,13 @@ def run_once(func: Callable[[Path], int], path: Path, clock: str) -> float:
         start = time.perf_counter()
         func(path)
         return time.perf_counter() - start
-    before = os.times()
+    cpu, children = time.process_time(), os.times()
     func(path)
     after = os.times()
-    return sum(after[:4]) - sum(before[:4])
+    child_cpu = (after.children_user + after.children_system) - (
+        children.children_user + children.children_system
+    )
+    return time.process_time() - cpu + child_cpu
 
 
 def best_rates(
