@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import importlib
 import os
 import shutil
 import subprocess
@@ -303,8 +302,8 @@ def _check_message(done: Completed) -> str | None:
 def _validate_config_only(
     entry: ConnectorEntry, config: Mapping[str, Any], redactor: Redactor
 ) -> CheckResult:
-    # typed as Any: jsonschema ships no stubs in our dev set
-    jsonschema: Any = importlib.import_module("jsonschema")
+    import jsonschema
+
     schema, _ = config_schema(entry)
     validator_cls = jsonschema.validators.validator_for(schema)
     errors = sorted(validator_cls(schema).iter_errors(dict(config)), key=lambda e: list(e.path))
