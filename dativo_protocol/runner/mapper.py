@@ -116,7 +116,7 @@ class StreamMapper:
         self.stats = MapStats()
 
     # ---------------------------------------------------------------------- per message type
-    def _schema(self, msg: dict[str, Any], line_no: int) -> Iterable[bytes]:
+    def _schema(self, msg: dict[str, Any], raw: bytes, line_no: int) -> Iterable[bytes]:
         stream = msg.get("stream")
         schema = msg.get("schema")
         if not isinstance(stream, str) or not isinstance(schema, Mapping):
@@ -136,8 +136,9 @@ class StreamMapper:
             and maps[0].stream_alias == stream
         ):
             self._passthrough.add(stream)
-        else:
-            self._passthrough.discard(stream)
+            yield raw if raw.endswith(b"\n") else raw + b"\n"
+            return
+        self._passthrough.discard(stream)
         for stream_map in maps:
             out = dict(msg)
             out["stream"] = stream_map.stream_alias
@@ -222,7 +223,7 @@ class StreamMapper:
                 write(raw if raw.endswith(b"\n") else raw + b"\n")
                 flush()
             elif kind == "SCHEMA":
-                for out in self._schema(msg, line_no):
+                for out in self._schema(msg, raw, line_no):
                     write(out)
             elif kind == "ACTIVATE_VERSION":
                 for out in self._activate_version(msg, raw, line_no):
