@@ -40,11 +40,11 @@ def pg(postgres_server: PostgresServer) -> Iterator[dict[str, Any]]:
         "CREATE TABLE customers (id int PRIMARY KEY, email text, country text);"
         "INSERT INTO customers SELECT i, 'c' || i || '@example.com', CASE WHEN i % 2 = 0"
         " THEN 'DE' ELSE 'FR' END FROM generate_series(1, 5) i;"
-        "CREATE TABLE orders (order_id int PRIMARY KEY, customer_id int);"
-        f"CREATE ROLE {role} LOGIN PASSWORD '{password}';"
-        f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};",  # noqa: S608 - generated names
+        "CREATE TABLE orders (order_id int PRIMARY KEY, customer_id int);",
         database=db,
     )
+    grant = f"CREATE ROLE {role} LOGIN PASSWORD '{password}'; GRANT SELECT ON ALL TABLES IN SCHEMA public TO {role};"
+    postgres_server.psql(grant, database=db)
     # the test server trusts everyone; make this one role prove its password
     hba = Path(postgres_server.psql("SHOW hba_file").strip())
     original = hba.read_text()
