@@ -119,3 +119,24 @@ def test_discover_rejects_output_that_is_not_a_catalog(run_cli, tmp_path: Path):
         b"catalog from liar@1.0.0: streams[0] (a): 'schema' must be a JSON Schema object"
         in done.stderr
     )
+
+
+def test_dativo_style_spec_and_check(run_cli, tmp_path: Path):
+    """Connectors declaring `spec` and `check` (the Dativo tap kit contract) are asked directly."""
+    reg = write_registry(
+        tmp_path / "r.yaml",
+        [tiny_tap_entry(capabilities=["discover", "catalog", "state", "about", "spec", "check"])],
+    )
+    spec = run_cli("dativo", "spec", "tiny-tap", "--registry", reg)
+    assert spec.returncode == 0, spec.stderr
+    doc = codec.loads(spec.stdout)
+    assert doc["connectionSpecification"]["properties"]["api_key"]["airbyte_secret"] is True
+    good = write_json(tmp_path / "good.json", {"api_key": "letmein"})
+    ok = run_cli("dativo", "check", "tiny-tap", "--registry", reg, "--config", good)
+    assert ok.returncode == 0, ok.stderr
+    assert ok.stdout.strip() == b"SUCCEEDED: tiny-tap@1.0.0: 2 streams readable"
+    bad = write_json(tmp_path / "bad.json", {"api_key": CANARY})
+    failed = run_cli("dativo", "check", "tiny-tap", "--registry", reg, "--config", bad)
+    assert failed.returncode == 6
+    assert failed.stdout.strip() == b"FAILED: tiny-tap@1.0.0: key *** was refused"
+    assert_no_secret(CANARY, failed.stdout, failed.stderr)
