@@ -40,6 +40,11 @@ BAD_ENTRIES = [
     (lambda e: e.update(engine="singer", launch={"entry_point": "tap-x"}), "", "launch.pip"),
     (lambda e: e.update(launch={"command": []}), "launch.command", "non-empty"),
     (
+        lambda e: e.update(engine="singer", launch={"pip": "tap-x>=1.0"}),
+        "",
+        "must pin one release, e.g. tap-x==1.2.3",
+    ),
+    (
         lambda e: e.update(launch={"command": ["x"], "catalog_flag": "--cat"}),
         "launch.catalog_flag",
         "--properties",
