@@ -17,7 +17,10 @@ from dativo_protocol.runner.output import Output
 
 #: command name -> "module:attribute"; modules are imported only when the command runs
 #: (or when help lists it), so ``dativo --help`` stays cheap.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "run": "dativo_protocol.runner.commands.run:command",
+    "state": "dativo_protocol.runner.commands.state:command",
+}
 
 
 class LazyGroup(click.Group):
