@@ -201,9 +201,15 @@ class _Run:
         )
         target_inv = invocation(self.target, "write", config=target_config)
         env = rundir.env()
-        tap = Leg("tap", self.tap.name, tap_inv.argv, {**tap_inv.env, **env}, tap_inv.cwd)
+        tap = Leg(
+            "tap", self.job.source.short_name, tap_inv.argv, {**tap_inv.env, **env}, tap_inv.cwd
+        )
         target = Leg(
-            "target", self.target.name, target_inv.argv, {**target_inv.env, **env}, target_inv.cwd
+            "target",
+            self.job.target.short_name,
+            target_inv.argv,
+            {**target_inv.env, **env},
+            target_inv.cwd,
         )
         mapper = None
         if self.job.stream_maps:

@@ -66,6 +66,9 @@ def main() -> None:
     sep = (", ", ": ") if config.get("spaces") else (",", ":")
     out = sys.stdout
     emitted = 0
+    flag = config.get("fail_once_file")
+    if flag and not os.path.exists(flag):
+        rows = rows // 2  # the first attempt stops half-way with a transient error
     for stream in chosen:
         out.write(
             json.dumps(
@@ -108,6 +111,10 @@ def main() -> None:
         }
         print(f"INFO METRIC: {json.dumps(metric)}", file=sys.stderr, flush=True)
     out.flush()
+    flag = config.get("fail_once_file")
+    if flag and not os.path.exists(flag):
+        open(flag, "w").close()
+        sys.exit(7)
     sys.exit(int(config.get("exit_code", 0)))
 
 
