@@ -253,6 +253,8 @@ class FsspecStateStore:
 
     def clear(self, state_id: str) -> bool:
         path = self._path(state_id)
+        if not self._call("look for state", self.fs.exists, path):
+            return False
         try:
             self._call("remove state", self.fs.rm_file, path)
         except FileNotFoundError:

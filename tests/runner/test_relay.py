@@ -17,7 +17,9 @@ def _stream(n_records: int, state_positions: list[int], spaces: bool) -> tuple[b
     last = None
     for i in range(n_records):
         # records may mention "STATE" in their data: they must not be taken for STATE messages
-        lines.append(codec.dumps({"type": "RECORD", "stream": "s", "record": {"id": i, "STATE": "state"}}))
+        lines.append(
+            codec.dumps({"type": "RECORD", "stream": "s", "record": {"id": i, "STATE": "state"}})
+        )
         if i in state_positions:
             last = {"bookmarks": {"s": {"id": i}}}
             line = codec.dumps({"type": "STATE", "value": last})

@@ -25,14 +25,19 @@ def test_run_moves_every_record_and_stores_meltano_state(run_cli, make_job, tmp_
     run = summary["runs"][0]
     assert summary["ok"] is True
     assert run["status"] == "succeeded"
-    assert run["streams"] == {"a": {"extracted": 12, "loaded": 12}, "b": {"extracted": 12, "loaded": 12}}
+    assert run["streams"] == {
+        "a": {"extracted": 12, "loaded": 12},
+        "b": {"extracted": 12, "loaded": 12},
+    }
     assert run["final_state"] == {"bookmarks": {"a": {"id": 12}, "b": {"id": 12}}}
     assert read_output(tmp_path / "out", "a") == list(range(1, 13))
     assert read_output(tmp_path / "out", "b") == list(range(1, 13))
     assert _state(tmp_path) == {"bookmarks": {"a": {"id": 12}, "b": {"id": 12}}}
 
 
-def test_second_run_resumes_from_stored_state_and_full_refresh_ignores_it(run_cli, make_job, tmp_path):
+def test_second_run_resumes_from_stored_state_and_full_refresh_ignores_it(
+    run_cli, make_job, tmp_path
+):
     assert run_cli("dativo", "run", make_job(tap={"rows": 10})).returncode == 0
     more = make_job(tap={"rows": 15})
     proc = run_cli("dativo", "run", more, "--json")
@@ -62,7 +67,9 @@ def test_inline_form_with_selection(run_cli, tmp_path):
 
 def test_tap_failure_reports_its_redacted_stderr_and_exit_code(run_cli, make_job, tmp_path):
     canary = "canary-Pa55w0rd-7781"
-    job = make_job(tap={"rows": 10, "exit_code": 3, "log_secret": True, "password": "${env:TAP_PW}"})
+    job = make_job(
+        tap={"rows": 10, "exit_code": 3, "log_secret": True, "password": "${env:TAP_PW}"}
+    )
     proc = run_cli("dativo", "run", job, env={"TAP_PW": canary})
     assert proc.returncode == 8
     err = proc.stderr.decode()
@@ -126,7 +133,9 @@ def test_parallel_jobs_and_temp_files_are_wiped(run_cli, make_job, tmp_path):
 
 def test_bad_job_file_names_the_field(run_cli, tmp_path):
     job = tmp_path / "bad.yaml"
-    job.write_text(yaml.safe_dump({"source": {"command": TAP}, "target": {"command": TARGET, "confg": {}}}))
+    job.write_text(
+        yaml.safe_dump({"source": {"command": TAP}, "target": {"command": TARGET, "confg": {}}})
+    )
     proc = run_cli("dativo", "run", job)
     assert proc.returncode == 3
     assert f"{job}: target.confg: Extra inputs are not permitted" in proc.stderr.decode()

@@ -15,6 +15,7 @@ from dativo_protocol.runner.output import Output
 _BACKEND = click.option(
     "--backend", help="State backend URL (default: the job's, or .dativo/state)."
 )
+_JSON = click.option("--json", "json_output", is_flag=True, help="Machine-readable JSON output.")
 
 
 def _job(target: str, backend: str | None) -> Any:
@@ -53,8 +54,9 @@ def command() -> None:
 @command.command("show")
 @click.argument("job")
 @_BACKEND
+@_JSON
 @click.pass_obj
-def show(app: AppContext, job: str, backend: str | None) -> None:
+def show(app: AppContext, job: str, backend: str | None, json_output: bool) -> None:
     """Print the stored state of JOB as {"singer_state": ...}."""
     from dativo_protocol.runner import api
 
@@ -73,9 +75,15 @@ def show(app: AppContext, job: str, backend: str | None) -> None:
     "--file", "state_file", type=click.File("rb"), help="Read the state from a file ('-': stdin)."
 )
 @_BACKEND
+@_JSON
 @click.pass_obj
 def set_(
-    app: AppContext, job: str, state: str | None, state_file: Any, backend: str | None
+    app: AppContext,
+    job: str,
+    state: str | None,
+    state_file: Any,
+    backend: str | None,
+    json_output: bool,
 ) -> None:
     """Store STATE (JSON: {"singer_state": ...}, Meltano's document, or a bare value) for JOB."""
     from dativo_protocol.runner import api
@@ -87,7 +95,7 @@ def set_(
     value = parse_state_input(raw, "state")
     loaded = _job(job, backend)
     api.set_state(loaded, value)
-    Output(as_json=app.json_output, redactor=app.redactor).result(
+    Output(as_json=app.json_output or json_output, redactor=app.redactor).result(
         {"state_id": loaded.state_id, "stored": True},
         lambda d: f"stored state for {d['state_id']!r}",
     )
@@ -96,14 +104,15 @@ def set_(
 @command.command("clear")
 @click.argument("job")
 @_BACKEND
+@_JSON
 @click.pass_obj
-def clear(app: AppContext, job: str, backend: str | None) -> None:
+def clear(app: AppContext, job: str, backend: str | None, json_output: bool) -> None:
     """Forget the stored state of JOB (its next run starts from scratch)."""
     from dativo_protocol.runner import api
 
     loaded = _job(job, backend)
     cleared = api.clear_state(loaded)
-    Output(as_json=app.json_output, redactor=app.redactor).result(
+    Output(as_json=app.json_output or json_output, redactor=app.redactor).result(
         {"state_id": loaded.state_id, "cleared": cleared},
         lambda d: (
             f"cleared state {d['state_id']!r}"
@@ -115,8 +124,9 @@ def clear(app: AppContext, job: str, backend: str | None) -> None:
 
 @command.command("list")
 @_BACKEND
+@_JSON
 @click.pass_obj
-def list_(app: AppContext, backend: str | None) -> None:
+def list_(app: AppContext, backend: str | None, json_output: bool) -> None:
     """List the state ids stored in a backend."""
     from dativo_protocol.runner.state_store import open_store
 
@@ -125,6 +135,6 @@ def list_(app: AppContext, backend: str | None) -> None:
         ids = store.ids()
     finally:
         store.close()
-    Output(as_json=app.json_output, redactor=app.redactor).result(
+    Output(as_json=app.json_output or json_output, redactor=app.redactor).result(
         {"backend": store.url, "state_ids": ids}, lambda d: "\n".join(d["state_ids"])
     )
