@@ -27,14 +27,6 @@ from typing import Any
 
 from dativo_protocol.errors import DativoError, Interrupted
 from dativo_protocol.redact import Redactor, collect_secrets
-from dativo_protocol.runner._standin import (
-    ConnectorEntry,
-    Registry,
-    connector_for,
-    discover,
-    invocation,
-    mapper_invocation,
-)
 from dativo_protocol.runner.jobs import (
     Job,
     job_from_dict,
@@ -43,8 +35,11 @@ from dativo_protocol.runner.jobs import (
     resolve_endpoint_config,
     short_name,
 )
+from dativo_protocol.runner.launch import connector_for, invocation, mapper_invocation
+from dativo_protocol.runner.lifecycle import discover
 from dativo_protocol.runner.pipe import Leg, Limits, Pipeline, Progress, StopRequest
 from dativo_protocol.runner.refs import Resolver
+from dativo_protocol.runner.registry import ConnectorEntry, Registry
 from dativo_protocol.runner.rundir import RunDir, sweep_stale
 from dativo_protocol.runner.selection import apply_selection
 from dativo_protocol.runner.state_store import StateStore, open_store
@@ -161,8 +156,8 @@ class _Run:
         resolver = Resolver(job.base_dir)
         self.tap_config = resolve_endpoint_config(job, "source", resolver)
         self.target_config = resolve_endpoint_config(job, "target", resolver)
-        self.tap: ConnectorEntry = connector_for(job.source.ref, registry)
-        self.target: ConnectorEntry = connector_for(job.target.ref, registry)
+        self.tap: ConnectorEntry = connector_for(job.source.ref, registry, role="source")
+        self.target: ConnectorEntry = connector_for(job.target.ref, registry, role="target")
         self.store = state_store(job, resolver)
         secrets = set(resolver.secrets)
         secrets |= collect_secrets(self.tap_config, extra_keys=self.tap.secret_fields)

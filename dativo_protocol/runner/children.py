@@ -118,7 +118,7 @@ def spawn(
     redactor: Redactor,
     echo: Callable[[str], None] | None = None,
 ) -> Child:
-    full_env = {**os.environ, **env}
+    full_env = dict(env)  # the complete environment (launch.Invocation.env)
     try:
         proc = subprocess.Popen(
             [*_deathsig_prefix(), *argv],

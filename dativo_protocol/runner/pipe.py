@@ -43,7 +43,7 @@ TRANSIENT_EXIT = 7
 
 @dataclass(frozen=True)
 class Leg:
-    """One process of the pipeline: its role, display name, argv, env and cwd."""
+    """One process of the pipeline: its role, display name, argv, complete env and cwd."""
 
     role: str
     name: str
