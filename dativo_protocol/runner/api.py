@@ -27,6 +27,7 @@ from typing import Any
 
 from dativo_protocol.errors import DativoError, Interrupted
 from dativo_protocol.redact import Redactor, collect_secrets
+from dativo_protocol.runner.discovery import discover_catalog
 from dativo_protocol.runner.jobs import (
     Job,
     job_from_dict,
@@ -36,7 +37,6 @@ from dativo_protocol.runner.jobs import (
     short_name,
 )
 from dativo_protocol.runner.launch import connector_for, invocation, mapper_invocation
-from dativo_protocol.runner.lifecycle import discover
 from dativo_protocol.runner.pipe import Leg, Limits, Pipeline, Progress, StopRequest
 from dativo_protocol.runner.refs import Resolver
 from dativo_protocol.runner.registry import ConnectorEntry, Registry
@@ -164,13 +164,24 @@ class _Run:
         secrets |= collect_secrets(self.target_config, extra_keys=self.target.secret_fields)
         secrets |= collect_secrets({"backend": job.state_backend, "options": job.state.options})
         redactor.add(secrets)
+        self.redactor = redactor
 
-    def catalog(self, state: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    def catalog(
+        self, rundir: RunDir, config: Path, state: Mapping[str, Any] | None
+    ) -> dict[str, Any] | None:
         streams = self.job.streams
         if streams.catalog is not None:
             raw = read_config_file(self.job.path(streams.catalog), "streams.catalog")
         elif "discover" in self.tap.capabilities:
-            raw = discover(self.tap, self.tap_config, state)
+            raw = discover_catalog(
+                self.tap,
+                config,
+                state,
+                rundir=rundir,
+                cwd=self.job.base_dir,
+                timeout=self.job.timeouts.discover,
+                redactor=self.redactor,
+            )
         else:
             if streams.select or streams.metadata:
                 self.tap.require("discover")
@@ -178,8 +189,8 @@ class _Run:
         return apply_selection(raw, streams.select, streams.metadata)
 
     def legs(self, rundir: RunDir, state: Mapping[str, Any] | None) -> tuple[Leg, Leg, Leg | None]:
-        catalog = self.catalog(state)
         tap_config = rundir.write_json("tap-config.json", self.tap_config)
+        catalog = self.catalog(rundir, tap_config, state)
         target_config = rundir.write_json("target-config.json", self.target_config)
         catalog_path = rundir.write_json("catalog.json", catalog) if catalog is not None else None
         state_path = None
@@ -197,19 +208,25 @@ class _Run:
         target_inv = invocation(self.target, "write", config=target_config)
         env = rundir.env()
         tap = Leg(
-            "tap", self.job.source.short_name, tap_inv.argv, {**tap_inv.env, **env}, tap_inv.cwd
+            "tap",
+            self.job.source.short_name,
+            tap_inv.argv,
+            {**tap_inv.env, **env},
+            tap_inv.cwd or self.job.base_dir,
         )
         target = Leg(
             "target",
             self.job.target.short_name,
             target_inv.argv,
             {**target_inv.env, **env},
-            target_inv.cwd,
+            target_inv.cwd or self.job.base_dir,
         )
         mapper = None
         if self.job.stream_maps:
             inv = mapper_invocation(self.job.stream_maps, self.job.stream_map_config, rundir.path)
-            mapper = Leg("mapper", "stream-maps", inv.argv, {**inv.env, **env}, inv.cwd)
+            mapper = Leg(
+                "mapper", "stream-maps", inv.argv, {**inv.env, **env}, inv.cwd or self.job.base_dir
+            )
         return tap, target, mapper
 
 

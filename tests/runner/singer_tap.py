@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import time
+from typing import Any
 
 
 def main() -> None:
@@ -53,7 +54,7 @@ def main() -> None:
         ]
     else:
         chosen = streams
-    state = {"bookmarks": {}}
+    state: dict[str, Any] = {"bookmarks": {}}
     if args.state:
         with open(args.state) as fh:
             state = json.load(fh)

@@ -10,6 +10,7 @@ import argparse
 import json  # noqa: TID251 - a stand-alone test script
 import os
 import sys
+from typing import Any
 
 
 def main() -> None:
@@ -20,10 +21,10 @@ def main() -> None:
         config = json.load(fh)
     root = config["path"]
     os.makedirs(root, exist_ok=True)
-    files = {}
+    files: dict[str, Any] = {}
     pending_state = None
     records = 0
-    counts: dict = {}
+    counts: dict[str, int] = {}
 
     def recover(path: str) -> None:
         """Drop a torn last line left by a kill (records after the last fsync are not committed)."""

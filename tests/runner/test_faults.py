@@ -91,7 +91,7 @@ def test_sigkill_at_random_points_then_rerun_loses_nothing(victim, make_job, tmp
             break  # finished before the kill: nothing to test this round
         os.kill(runner.pid if victim == "runner" else pids[victim], signal.SIGKILL)
         kills += 1
-        out, err = runner.communicate(timeout=60)
+        _, err = runner.communicate(timeout=60)
         if victim == "runner":
             assert runner.returncode == -signal.SIGKILL
             time.sleep(0.3)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -12,7 +13,7 @@ from tests.fixtures.cli import assert_no_secret
 from tests.runner.conftest import TAP, TARGET, read_output
 
 
-def _state(tmp_path: Path, state_id: str = "dativo:job") -> dict:
+def _state(tmp_path: Path, state_id: str = "dativo:job") -> Any:
     doc = codec.loads((tmp_path / "state" / state_id / "state.json").read_bytes())
     return doc["completed"]["singer_state"]
 
@@ -146,3 +147,17 @@ def test_missing_secret_reference_is_a_config_error(run_cli, make_job):
     proc = run_cli("dativo", "run", make_job(tap={"password": "${env:NOPE_NOT_SET}"}), env=env)
     assert proc.returncode == 3
     assert b"source.config.password: environment variable NOPE_NOT_SET is not set" in proc.stderr
+
+
+def test_stream_maps_run_between_tap_and_target(run_cli, make_job, tmp_path):
+    job = make_job(
+        tap={"rows": 6, "streams": ["a", "b"]},
+        stream_maps={"a": {"name": "md5(name)", "__filter__": "id % 2 == 0"}, "b": None},
+    )
+    proc = run_cli("dativo", "run", job, "--json")
+    assert proc.returncode == 0, proc.stderr
+    rows = [codec.loads(line) for line in (tmp_path / "out" / "a.jsonl").read_bytes().splitlines()]
+    assert [r["id"] for r in rows] == [2, 4, 6]
+    assert all(len(r["name"]) == 32 and not r["name"].startswith("a-") for r in rows)
+    assert not (tmp_path / "out" / "b.jsonl").exists()
+    assert _state(tmp_path) == {"bookmarks": {"a": {"id": 6}, "b": {"id": 6}}}

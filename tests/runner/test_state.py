@@ -51,9 +51,9 @@ def test_state_ids_cannot_escape_the_backend(tmp_path: Path):
 
 def test_run_lock_excludes_a_second_run(tmp_path: Path):
     store = open_store(str(tmp_path))
+    other = open_store(str(tmp_path))
     with store.lock("job"), pytest.raises(StateError, match="locked by another running job"):
-        with open_store(str(tmp_path)).lock("job"):
-            pass
+        other.lock("job").__enter__()
     with store.lock("job"):
         pass  # released
 
@@ -81,13 +81,12 @@ def test_postgres_store(postgres_server):
     store = open_store(url)
     try:
         _roundtrip(store)
-        with store.lock("job"), pytest.raises(StateError, match="locked"):
-            other = open_store(url)
-            try:
-                with other.lock("job"):
-                    pass
-            finally:
-                other.close()
+        other = open_store(url)
+        try:
+            with store.lock("job"), pytest.raises(StateError, match="locked"):
+                other.lock("job").__enter__()
+        finally:
+            other.close()
     finally:
         store.close()
     row = postgres_server.psql("SELECT completed_state FROM meltano_like.state_rows", db)
