@@ -301,6 +301,7 @@ def _attempts(
                     on_progress=(lambda p: on_progress(job.name, p)) if on_progress else None,
                 )
                 result = pipeline.run()
+            summary.pipeline_s += result.duration
             summary.messages += result.scan.lines
             summary.bytes += result.scan.byte_count
             summary.states_stored += result.states_stored

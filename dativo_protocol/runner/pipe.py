@@ -102,49 +102,84 @@ class AttemptResult:
 
 
 class _StateWriter:
-    """Reads the target's stdout; stores every state it prints, in order, before the next."""
+    """Reads the target's stdout and stores the states it prints, in order.
+
+    One thread parses lines, another stores. When states arrive faster than the backend
+    stores them (an fsync or an S3 PUT per state), the storer skips to the newest one: each
+    state a target prints covers everything before it, so storing the latest is enough and
+    the stored state still never runs ahead of what the target acknowledged.
+    """
 
     def __init__(self, store: StateStore, state_id: str) -> None:
         self.store = store
         self.state_id = state_id
+        self.acked = 0
         self.stored = 0
         self.last: Any = None
         self.error: DativoError | None = None
         self.ignored = 0
+        self._pending: Any = None
+        self._has_pending = False
+        self._eof = False
+        self._cond = threading.Condition()
 
-    def run(self, stream: IO[bytes]) -> None:
-        with stream:
-            for raw in iter(stream.readline, b""):
-                if self.error is not None:
-                    continue  # keep draining so the target never blocks on a full pipe
-                line = raw.strip()
-                if not line:
-                    continue
-                try:
-                    msg = codec.loads(line)
-                except codec.JSONDecodeError:
-                    self.ignored += 1
-                    continue
-                if not isinstance(msg, dict):
-                    self.ignored += 1
-                    continue
-                if str(msg.get("type", "")).upper() == "STATE" and "value" in msg:
-                    value = msg["value"]  # a STATE message
-                else:
-                    value = msg  # Singer targets print the bare state value
-                if not isinstance(value, dict):
-                    self.ignored += 1
-                    continue
-                try:
-                    self.store.put(self.state_id, value)
-                except DativoError as exc:
-                    self.error = exc
-                    continue
-                except Exception as exc:  # noqa: BLE001 - a backend bug must not look like success
-                    self.error = StateError(f"cannot store state: {type(exc).__name__}")
-                    continue
-                self.stored += 1
-                self.last = value
+    def read(self, stream: IO[bytes]) -> None:
+        try:
+            with stream:
+                for raw in iter(stream.readline, b""):
+                    value = self._parse(raw)
+                    if value is None:
+                        continue
+                    with self._cond:
+                        self._pending, self._has_pending = value, True
+                        self.acked += 1
+                        self._cond.notify()
+        finally:
+            with self._cond:
+                self._eof = True
+                self._cond.notify()
+
+    def _parse(self, raw: bytes) -> dict[str, Any] | None:
+        line = raw.strip()
+        if not line:
+            return None
+        try:
+            msg = codec.loads(line)
+        except codec.JSONDecodeError:
+            self.ignored += 1
+            return None
+        if not isinstance(msg, dict):
+            self.ignored += 1
+            return None
+        if str(msg.get("type", "")).upper() == "STATE" and "value" in msg:
+            value = msg["value"]  # a STATE message
+        else:
+            value = msg  # Singer targets print the bare state value
+        if not isinstance(value, dict):
+            self.ignored += 1
+            return None
+        return value
+
+    def store_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._has_pending and not self._eof:
+                    self._cond.wait()
+                if not self._has_pending:
+                    return
+                value, self._pending, self._has_pending = self._pending, None, False
+            if self.error is not None:
+                continue  # keep draining; nothing more is stored after a failure
+            try:
+                self.store.put(self.state_id, value)
+            except DativoError as exc:
+                self.error = exc
+                continue
+            except Exception as exc:  # noqa: BLE001 - a backend bug must not look like success
+                self.error = StateError(f"cannot store state: {type(exc).__name__}")
+                continue
+            self.stored += 1
+            self.last = value
 
 
 def _pipe() -> tuple[int, int]:
@@ -228,9 +263,10 @@ class Pipeline:
         )
         threads.append(
             threading.Thread(
-                target=writer.run, args=(target.proc.stdout,), name="dativo-state", daemon=True
+                target=writer.read, args=(target.proc.stdout,), name="dativo-acks", daemon=True
             )
         )
+        threads.append(threading.Thread(target=writer.store_loop, name="dativo-state", daemon=True))
         for thread in threads:
             thread.start()
         return children, threads

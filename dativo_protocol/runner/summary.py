@@ -18,6 +18,8 @@ class RunSummary:
     status: Status = "succeeded"
     attempts: int = 0
     duration_s: float = 0.0
+    #: time the connector processes ran (start to reap), summed over attempts
+    pipeline_s: float = 0.0
     #: Singer messages (lines) and bytes the tap printed, counted by the relay
     messages: int = 0
     bytes: int = 0
@@ -58,6 +60,7 @@ class RunSummary:
             "state_backend": self.state_backend,
             "attempts": self.attempts,
             "duration_s": round(self.duration_s, 3),
+            "pipeline_s": round(self.pipeline_s, 3),
             "messages": self.messages,
             "bytes": self.bytes,
             "states_stored": self.states_stored,
