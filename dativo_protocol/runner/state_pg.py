@@ -16,7 +16,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from dativo_protocol import codec
 from dativo_protocol.errors import ConfigError, StateError
-from dativo_protocol.runner.state_store import check_state_id, from_document
+from dativo_protocol.runner.state_store import check_state_id, from_document, state_document
 
 
 def _split_url(url: str) -> tuple[str, str]:
@@ -88,7 +88,7 @@ class PostgresStateStore:
         return from_document({"completed": completed, "partial": partial}, f"{self.url} {state_id}")
 
     def put(self, state_id: str, value: Mapping[str, Any]) -> None:
-        doc = codec.dumps_str({"singer_state": dict(value)})
+        doc = codec.dumps_str(state_document(value))
         self._run("put", (check_state_id(state_id), doc))
 
     def clear(self, state_id: str) -> bool:

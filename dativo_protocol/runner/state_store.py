@@ -22,12 +22,14 @@ import os
 import re
 import secrets
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from dativo_protocol import codec
 from dativo_protocol.errors import ConfigError, DativoError, StateError
+from dativo_protocol.state import StateDocument, load_state_document, merge_states
 
 STATE_FILE = "state.json"
 LOCK_FILE = ".dativo.lock"
@@ -64,30 +66,38 @@ def check_state_id(state_id: str) -> str:
     return state_id
 
 
+def state_document(value: Mapping[str, Any]) -> dict[str, Any]:
+    """The versioned document (``dativo_protocol.state``): ``{"format_version": 1,
+    "singer_state": V, "updated_at": ...}``, a superset of Meltano's ``{"singer_state": V}``."""
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    return StateDocument(singer_state=dict(value), updated_at=now).to_dict()
+
+
 def to_document(value: Mapping[str, Any]) -> dict[str, Any]:
-    """Meltano's stored shape for a complete state."""
-    return {"completed": {"singer_state": dict(value)}, "partial": {}}
+    """Meltano's file-backend shape for a complete state, holding the versioned document."""
+    return {"completed": state_document(value), "partial": {}}
 
 
-def _merge(base: Any, over: Any) -> Any:
-    if isinstance(base, dict) and isinstance(over, dict):
-        out = dict(base)
-        for key, value in over.items():
-            out[key] = _merge(base.get(key), value)
-        return out
-    return over
+def _singer_state(part: Any, where: str) -> Any:
+    if not part:
+        return None
+    try:
+        return load_state_document(part).singer_state
+    except StateError as exc:
+        raise StateError(f"{where}: {exc.message}") from None
 
 
 def from_document(doc: Any, where: str) -> dict[str, Any] | None:
-    """The Singer state in a stored document: Meltano's file/DB shape or ``{"singer_state": V}``."""
+    """The Singer state in a stored document: Meltano's file/DB shape (``completed`` and
+    ``partial``, partial merged over completed) or a bare ``{"singer_state": V}`` document."""
     if not isinstance(doc, dict):
         raise StateError(f"{where}: a state document is a JSON object")
     if "singer_state" in doc:
-        value = doc["singer_state"]
+        value = _singer_state(doc, where)
     else:
-        completed = (doc.get("completed") or {}).get("singer_state")
-        partial = (doc.get("partial") or {}).get("singer_state")
-        value = _merge(completed, partial) if partial else completed
+        completed = _singer_state(doc.get("completed"), where)
+        partial = _singer_state(doc.get("partial"), where)
+        value = merge_states(completed, partial) if partial else completed
     if value is None:
         return None
     if not isinstance(value, dict):
