@@ -109,3 +109,21 @@ def test_sigkill_at_random_points_then_rerun_loses_nothing(victim, make_job, tmp
     assert proc.returncode == 0, proc.stderr
     assert set(read_output(tmp_path / "out", "a")) == set(range(1, ROWS + 1))
     assert _stored_bookmark(tmp_path) == ROWS
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_to_the_runner_stops_cleanly_with_exit_130(sig, make_job, tmp_path):
+    job = make_job(tap={"rows": ROWS * 10, "state_every": 50, "sleep": 0.0004})
+    runner = subprocess.Popen(
+        [script("dativo"), "run", str(job)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and len(_children(runner.pid)) < 2:
+        time.sleep(0.02)
+    time.sleep(0.5)
+    runner.send_signal(sig)
+    _, err = runner.communicate(timeout=60)
+    assert runner.returncode == 130, err
+    assert b"stopped by a signal" in err
+    assert not _processes_mentioning(str(tmp_path))
+    _assert_state_not_ahead(tmp_path)
