@@ -1,0 +1,57 @@
+"""The record fast path: for sources that already yield the schema's JSON types.
+
+singer-sdk conforms every record to its schema (walks every value, converts types, drops
+unknown keys) and walks it again to pop deselected properties. A stream whose
+``get_records`` already yields exactly the schema's properties with JSON-ready values (a CSV
+reader with per-column converters, for instance) can skip both:
+
+* ``TYPE_CONFORMANCE_LEVEL = NONE`` (singer-sdk's own switch) skips conformance;
+* when no property is deselected in the catalog, the selection walk is skipped too.
+
+Stream maps, flattening, metrics and state still run exactly as in singer-sdk.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Generator
+from typing import Any
+
+from singer_sdk import Stream
+from singer_sdk.helpers._catalog import pop_deselected_record_properties
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.singerlib import RecordMessage
+
+_UTC = datetime.UTC
+
+
+class FastPathStream(Stream):
+    """A singer-sdk ``Stream`` whose records already match its schema's types."""
+
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    _all_selected: bool | None = None
+
+    def _nothing_deselected(self) -> bool:
+        if self._all_selected is None:
+            # missing breadcrumbs inherit their parent's selection, so checking the explicit
+            # entries is enough
+            self._all_selected = all(self.mask.values())
+        return self._all_selected
+
+    def _generate_record_messages(
+        self, record: dict[str, Any]
+    ) -> Generator[RecordMessage, None, None]:
+        if not self._nothing_deselected():
+            pop_deselected_record_properties(record, self.schema, self.mask)
+        now = datetime.datetime.now(_UTC)
+        version = self._stream_version
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                yield RecordMessage(
+                    stream=stream_map.stream_alias,
+                    record=mapped,
+                    version=version,
+                    time_extracted=now,
+                )
