@@ -82,7 +82,8 @@ def test_every_pagination_style_reads_every_record(run_cli, tmp_path, api):
         "/users?page=2&per_page=10",
         "/users?page=3&per_page=10",
     ]
-    assert "/links?page=5" in paths and "/events?cursor=20" in paths
+    assert "/links?page=5" in paths
+    assert "/events?cursor=20" in paths
     first = {m["stream"]: m["type"] for m in reversed(messages(result.stdout)) if "stream" in m}
     assert set(first.values()) == {"SCHEMA"}  # each stream's first message is its SCHEMA
 
@@ -108,9 +109,13 @@ def test_transient_errors_fail_clearly_after_retries(run_cli, tmp_path, api):
     result = run(run_cli, tmp_path, cfg)
     assert result.returncode == 7  # TRANSIENT
     err = result.stderr.decode()
-    assert "stream 'users'" in err and "HTTP 503" in err and "/users?page=1" in err
-    assert "after 3 tries" in err and "Traceback" not in err
-    assert not records(result.stdout) and not states(result.stdout)
+    assert "stream 'users'" in err
+    assert "HTTP 503" in err
+    assert "/users?page=1" in err
+    assert "after 3 tries" in err
+    assert "Traceback" not in err
+    assert not records(result.stdout)
+    assert not states(result.stdout)
 
 
 def test_bad_credentials_exit_connection_without_traceback(run_cli, tmp_path, api):
@@ -119,7 +124,9 @@ def test_bad_credentials_exit_connection_without_traceback(run_cli, tmp_path, ap
     result = run(run_cli, tmp_path, cfg)
     assert result.returncode == 6
     err = result.stderr.decode()
-    assert "stream 'users'" in err and "HTTP 401" in err and "Traceback" not in err
+    assert "stream 'users'" in err
+    assert "HTTP 401" in err
+    assert "Traceback" not in err
     assert "wrong-token-value" not in err
 
 
@@ -134,14 +141,17 @@ def test_wrong_body_shape_is_a_located_input_error(
     result = run(run_cli, tmp_path, config(api, [stream]))
     assert result.returncode == 4
     err = result.stderr.decode()
-    assert "stream 'odd'" in err and f"GET {path}" in err and reason in err
+    assert "stream 'odd'" in err
+    assert f"GET {path}" in err
+    assert reason in err
 
 
 def test_unknown_path_is_a_config_error(run_cli, tmp_path, api):
     stream = {"name": "nope", "path": "/nope", "schema": {"type": "object", "properties": {}}}
     result = run(run_cli, tmp_path, config(api, [stream]))
     assert result.returncode == 3
-    assert "HTTP 404" in result.stderr.decode() and "stream 'nope'" in result.stderr.decode()
+    assert "HTTP 404" in result.stderr.decode()
+    assert "stream 'nope'" in result.stderr.decode()
 
 
 @pytest.mark.parametrize(
@@ -179,7 +189,8 @@ def test_incremental_sends_the_bookmark_and_advances_it(run_cli, tmp_path, api):
     first = run(run_cli, tmp_path, config(api, [stream]))
     assert first.returncode == 0, first.stderr.decode()[-1500:]
     got = records(first.stdout)
-    assert got and all(r["updated_at"] >= "2024-01-20" for r in got)
+    assert got
+    assert all(r["updated_at"] >= "2024-01-20" for r in got)
     final = states(first.stdout)[-1]
     bookmark = final["bookmarks"]["users"]["replication_key_value"]
     assert bookmark == max(r["updated_at"] for r in got)
@@ -214,13 +225,13 @@ def test_check_and_spec(run_cli, tmp_path, api):
     assert bad.returncode == 1
     assert len(bad.stdout.splitlines()) == 1
     failed = codec.loads(bad.stdout)["connectionStatus"]
-    assert failed["status"] == "FAILED" and "HTTP 401" in failed["message"]
+    assert failed["status"] == "FAILED"
+    assert "HTTP 401" in failed["message"]
     assert "Traceback" not in bad.stderr.decode()
     spec = codec.loads(run_cli("tap-rest", "--spec").stdout)["spec"]["connectionSpecification"]
     auth = spec["properties"]["auth"]["properties"]
-    assert (
-        auth["token"]["airbyte_secret"] is True and auth["client_secret"]["airbyte_secret"] is True
-    )
+    assert auth["token"]["airbyte_secret"] is True
+    assert auth["client_secret"]["airbyte_secret"] is True
     assert "airbyte_secret" not in spec["properties"]["api_url"]
 
 
