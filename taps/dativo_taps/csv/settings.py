@@ -22,6 +22,7 @@ METADATA_COLUMNS = (FILE_KEY, MTIME_KEY, LINENO_KEY)
 
 _STR = {"type": "string"}
 _BOOL = {"type": "boolean"}
+_OPT_STR = {"type": ["string", "null"]}  # Meltano sends null for declared but unset settings
 
 FILE_SET_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -91,12 +92,12 @@ CONFIG_SCHEMA: dict[str, Any] = {
             "type": "object",
             "description": "S3 settings for s3:// paths (or use the usual AWS variables).",
             "properties": {
-                "key": {**_STR, "description": "Access key id."},
-                "secret": {**_STR, "secret": True, "writeOnly": True},
-                "token": {**_STR, "secret": True, "writeOnly": True},
-                "endpoint_url": _STR,
-                "region": _STR,
-                "anon": _BOOL,
+                "key": {**_OPT_STR, "description": "Access key id."},
+                "secret": {**_OPT_STR, "secret": True, "writeOnly": True},
+                "token": {**_OPT_STR, "secret": True, "writeOnly": True},
+                "endpoint_url": _OPT_STR,
+                "region": _OPT_STR,
+                "anon": {"type": ["boolean", "null"]},
             },
         },
         "storage_options": {

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 _STR = {"type": "string"}
-_SECRET = {"type": "string", "secret": True, "writeOnly": True}
+_OPT = {"type": ["string", "null"]}  # Meltano sends null for declared but unset settings
+_SECRET = {"type": ["string", "null"], "secret": True, "writeOnly": True}
 _INT = {"type": "integer"}
 _NUM = {"type": "number"}
 
@@ -29,19 +30,23 @@ AUTH_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {
         "type": {
-            "type": "string",
-            "enum": ["none", "bearer", "api_key", "basic", "oauth_client_credentials"],
+            "type": ["string", "null"],
+            "enum": ["none", "bearer", "api_key", "basic", "oauth_client_credentials", None],
         },
         "token": {**_SECRET, "description": "bearer: the token."},
-        "key": {**_STR, "description": "api_key: header or query parameter name."},
+        "key": {**_OPT, "description": "api_key: header or query parameter name."},
         "value": {**_SECRET, "description": "api_key: the key."},
-        "location": {"type": "string", "enum": ["header", "params"], "default": "header"},
-        "username": _STR,
+        "location": {
+            "type": ["string", "null"],
+            "enum": ["header", "params", None],
+            "default": "header",
+        },
+        "username": _OPT,
         "password": _SECRET,
-        "token_url": {**_STR, "description": "oauth_client_credentials: the token endpoint."},
-        "client_id": _STR,
+        "token_url": {**_OPT, "description": "oauth_client_credentials: the token endpoint."},
+        "client_id": _OPT,
         "client_secret": _SECRET,
-        "scopes": _STR,
+        "scopes": _OPT,
     },
 }
 
