@@ -30,8 +30,14 @@ _BOOLS = {"true": True, "false": False, "t": True, "f": False, "yes": True, "no"
 _INFER_BOOLS = {"true", "false"}
 
 
-def to_bool(value: str) -> bool:
-    return _BOOLS[value.strip().lower()]
+_ALL_BOOLS = {
+    form: value
+    for word, value in _BOOLS.items()
+    for form in (word, word.upper(), word.title(), f" {word}", f"{word} ")
+}
+
+#: str -> bool for every usual spelling; a KeyError (caught as a type mismatch) otherwise
+to_bool = _ALL_BOOLS.__getitem__
 
 
 def _is_date(value: str) -> bool:

@@ -6,7 +6,10 @@ unknown keys) and walks it again to pop deselected properties. A stream whose
 reader with per-column converters, for instance) can skip both:
 
 * ``TYPE_CONFORMANCE_LEVEL = NONE`` (singer-sdk's own switch) skips conformance;
-* when no property is deselected in the catalog, the selection walk is skipped too.
+* when no property is deselected in the catalog, the selection walk is skipped too;
+* a stream without child streams builds no per-record child context;
+* with the kit's orjson writer, a RECORD is serialised straight from the record dict (no
+  message object in between).
 
 Stream maps, flattening, metrics and state still run exactly as in singer-sdk.
 """
@@ -14,15 +17,27 @@ Stream maps, flattening, metrics and state still run exactly as in singer-sdk.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from singer_sdk import Stream
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.singerlib import RecordMessage
+from singer_sdk.singerlib.encoding.base import SingerMessageType
+
+from dativo_taps.kit.writer import OrjsonWriter
 
 _UTC = datetime.UTC
+
+
+@dataclass(slots=True)
+class FastRecordMessage(RecordMessage):
+    """A RECORD whose ``time_extracted`` is already an aware UTC datetime (no re-conversion)."""
+
+    def __post_init__(self) -> None:
+        self.type = SingerMessageType.RECORD
 
 
 class FastPathStream(Stream):
@@ -39,6 +54,27 @@ class FastPathStream(Stream):
             self._all_selected = all(self.mask.values())
         return self._all_selected
 
+    def generate_child_contexts(self, record: dict[str, Any], context: Any) -> Iterable[Any]:
+        """No child streams, no per-record child contexts (singer-sdk yields one per record)."""
+        if not self.child_streams:
+            return ()
+        return super().generate_child_contexts(record, context)
+
+    def _write_record_message(self, record: dict[str, Any]) -> None:
+        writer = self._tap.message_writer
+        if not isinstance(writer, OrjsonWriter):
+            super()._write_record_message(record)
+            return
+        if not self._nothing_deselected():
+            pop_deselected_record_properties(record, self.schema, self.mask)
+        now = datetime.datetime.now(_UTC)
+        version = self._stream_version
+        for stream_map in self.stream_maps:
+            mapped = stream_map.transform(record)
+            if mapped is not None:
+                writer.write_record(stream_map.stream_alias, mapped, version, now)
+        self.state_manager.is_flushed = False
+
     def _generate_record_messages(
         self, record: dict[str, Any]
     ) -> Generator[RecordMessage, None, None]:
@@ -49,7 +85,7 @@ class FastPathStream(Stream):
         for stream_map in self.stream_maps:
             mapped = stream_map.transform(record)
             if mapped is not None:
-                yield RecordMessage(
+                yield FastRecordMessage(
                     stream=stream_map.stream_alias,
                     record=mapped,
                     version=version,

@@ -48,8 +48,18 @@ class OrjsonWriter(GenericSingerWriter[bytes, Message]):
     def serialize_message(self, message: Message) -> bytes:
         return serialize(message.to_dict())
 
+    def write_record(
+        self, stream: str, record: dict[str, Any], version: int | None, time_extracted: Any
+    ) -> None:
+        """A RECORD without building a message object first (the fast path's writer call)."""
+        message: dict[str, Any] = {"type": "RECORD", "stream": stream, "record": record}
+        if version is not None:
+            message["version"] = version
+        message["time_extracted"] = time_extracted
+        (self._out or sys.stdout.buffer).write(serialize(message))
+
     def write_message(self, message: Message) -> None:
         out = self._out or sys.stdout.buffer
         out.write(serialize(message.to_dict()))
-        if type(message) is not RecordMessage:
+        if not isinstance(message, RecordMessage):
             out.flush()
