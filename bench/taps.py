@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 CACHE = Path(os.environ.get("DATIVO_PEER_CACHE", REPO / ".cache" / "peers"))
 
-PLAIN_SDK_TAP = '''
+PLAIN_SDK_TAP = """
 import csv, sys
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
@@ -65,7 +65,7 @@ class PlainCSVTap(Tap):
 
 
 PlainCSVTap.cli()
-'''
+"""
 
 
 @dataclass
@@ -81,7 +81,20 @@ def generate(path: Path, rows: int) -> None:
     cities = ["Paris", "Berlin", "Oslo", "Lisbon", "Rome"]
     with path.open("w", newline="") as f:
         w = csv.writer(f)
-        w.writerow(["id", "name", "email", "age", "score", "active", "created_at", "city", "country", "note"])
+        w.writerow(
+            [
+                "id",
+                "name",
+                "email",
+                "age",
+                "score",
+                "active",
+                "created_at",
+                "city",
+                "country",
+                "note",
+            ]
+        )
         for i in range(rows):
             w.writerow(
                 [
@@ -94,7 +107,7 @@ def generate(path: Path, rows: int) -> None:
                     f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00+00:00",
                     rng.choice(cities),
                     rng.choice(["FR", "DE", "NO", "PT", "IT"]),
-                    "free text, with a comma and \"quotes\"",
+                    'free text, with a comma and "quotes"',
                 ]
             )
 
@@ -104,8 +117,13 @@ def peer_venv(name: str, specs: list[str]) -> Path:
     venv = CACHE / f"{name}-{key}"
     if not (venv / ".complete").exists():
         uv = BIN / "uv"
-        subprocess.run([str(uv), "venv", "-q", "--clear", "--python", sys.executable, str(venv)], check=True)
-        subprocess.run([str(uv), "pip", "install", "-q", "--python", str(venv / "bin" / "python"), *specs], check=True)
+        subprocess.run(
+            [str(uv), "venv", "-q", "--clear", "--python", sys.executable, str(venv)], check=True
+        )
+        subprocess.run(
+            [str(uv), "pip", "install", "-q", "--python", str(venv / "bin" / "python"), *specs],
+            check=True,
+        )
         (venv / ".complete").touch()
     return venv / "bin"
 
@@ -127,7 +145,11 @@ def timed(name: str, cmd: list[str], out: Path) -> Result:
         sys.stderr.write(done.stderr.decode()[-3000:])
         raise SystemExit(f"{name} failed with exit code {done.returncode}")
     with out.open("rb") as f:
-        records = sum(1 for line in f if line.startswith(b'{"type":"RECORD"') or line.startswith(b'{"type": "RECORD"'))
+        records = sum(
+            1
+            for line in f
+            if line.startswith(b'{"type":"RECORD"') or line.startswith(b'{"type": "RECORD"')
+        )
     return Result(name, seconds, cpu, records)
 
 
@@ -137,9 +159,13 @@ def best(name: str, cmd: list[str], out: Path, repeat: int) -> Result:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rows", type=int, default=100_000)
-    parser.add_argument("--input", type=Path, help="a CSV file with a header row (default: generated)")
+    parser.add_argument(
+        "--input", type=Path, help="a CSV file with a header row (default: generated)"
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per tap; the best is kept")
     args = parser.parse_args()
 
@@ -153,29 +179,43 @@ def main() -> None:
         else:
             generate(source, args.rows)
         rows = sum(1 for _ in source.open("rb")) - 1
-        print(f"input: {source if not args.input else args.input} ({rows} rows, {source.stat().st_size / 1e6:.1f} MB)")
+        print(
+            f"input: {source if not args.input else args.input} ({rows} rows, {source.stat().st_size / 1e6:.1f} MB)"
+        )
 
         folder_bin = peer_venv("tap-csv-folder", ["tap-csv-folder==0.0.1a1"])
         plain_bin = peer_venv("singer-sdk-0.54", ["singer-sdk==0.54.9"])
         plain_script = write_config(tmp / "plain_tap.py", PLAIN_SDK_TAP)
 
-        cfg_ours = write_config(tmp / "ours.json", f'{{"files": [{{"entity": "bench", "path": "{source}"}}]}}')
+        cfg_ours = write_config(
+            tmp / "ours.json", f'{{"files": [{{"entity": "bench", "path": "{source}"}}]}}'
+        )
         cfg_str = write_config(
             tmp / "ours-str.json",
             f'{{"files": [{{"entity": "bench", "path": "{source}"}}], "infer_types": false}}',
         )
-        cfg_folder = write_config(tmp / "folder.json", f'{{"path": "{folder}", "read_mode": "one_stream_per_file"}}')
+        cfg_folder = write_config(
+            tmp / "folder.json", f'{{"path": "{folder}", "read_mode": "one_stream_per_file"}}'
+        )
         cfg_plain = write_config(tmp / "plain.json", f'{{"path": "{source}"}}')
 
         runs = [
             ("dativo tap-csv (inferred types)", [str(BIN / "tap-csv"), "--config", str(cfg_ours)]),
             ("dativo tap-csv (all strings)", [str(BIN / "tap-csv"), "--config", str(cfg_str)]),
-            ("tap-csv-folder 0.0.1a1 (singer-sdk 0.41)", [str(folder_bin / "tap-csv-folder"), "--config", str(cfg_folder)]),
-            ("plain singer-sdk 0.54 tap", [str(plain_bin / "python"), str(plain_script), "--config", str(cfg_plain)]),
+            (
+                "tap-csv-folder 0.0.1a1 (singer-sdk 0.41)",
+                [str(folder_bin / "tap-csv-folder"), "--config", str(cfg_folder)],
+            ),
+            (
+                "plain singer-sdk 0.54 tap",
+                [str(plain_bin / "python"), str(plain_script), "--config", str(cfg_plain)],
+            ),
         ]
         results = [best(name, cmd, tmp / "out.jsonl", args.repeat) for name, cmd in runs]
 
-    print(f"{'tap':42s} {'records':>8s} {'wall s':>7s} {'rec/s wall':>11s} {'cpu s':>7s} {'rec/s cpu':>10s}")
+    print(
+        f"{'tap':42s} {'records':>8s} {'wall s':>7s} {'rec/s wall':>11s} {'cpu s':>7s} {'rec/s cpu':>10s}"
+    )
     for r in results:
         print(
             f"{r.name:42s} {r.records:8d} {r.seconds:7.2f} {r.records / r.seconds:11.0f} "
