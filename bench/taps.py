@@ -1,8 +1,11 @@
 """Benchmark: tap-csv (Dativo) vs plain singer-sdk CSV taps, on the same CSV input.
 
-    .venv/bin/python bench/taps.py --rows 100000          # dev: small
-    .venv/bin/python bench/taps.py --rows 1000000         # the lead's full run
-    .venv/bin/python bench/taps.py --input standard.csv   # any CSV with a header row
+    .venv/bin/python bench/taps.py --records 100000       # dev: small
+    .venv/bin/python bench/taps.py --records 1000000      # the lead's full run
+    .venv/bin/python bench/taps.py --input other.csv      # any CSV with a header row
+
+The input is the standard benchmark CSV (``generate.ensure_input(N).csv``: 12 columns of
+ints, floats, strings, timestamps with offsets, a boolean, a JSON string, some empty cells).
 
 Peers, each in its own cached virtualenv (uv), with default settings:
 
@@ -18,10 +21,8 @@ of RECORD messages and prints records/s (wall time, start-up included) and the r
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import os
-import random
 import resource
 import subprocess
 import sys
@@ -29,6 +30,8 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from generate import ensure_input
 
 REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -74,42 +77,6 @@ class Result:
     seconds: float  # wall clock, start-up included
     cpu: float  # user + system CPU of the tap process (steadier on a shared machine)
     records: int
-
-
-def generate(path: Path, rows: int) -> None:
-    rng = random.Random(42)
-    cities = ["Paris", "Berlin", "Oslo", "Lisbon", "Rome"]
-    with path.open("w", newline="") as f:
-        w = csv.writer(f)
-        w.writerow(
-            [
-                "id",
-                "name",
-                "email",
-                "age",
-                "score",
-                "active",
-                "created_at",
-                "city",
-                "country",
-                "note",
-            ]
-        )
-        for i in range(rows):
-            w.writerow(
-                [
-                    i,
-                    f"name {i}",
-                    f"user{i}@example.com",
-                    rng.randint(18, 90),
-                    round(rng.random() * 1000, 3),
-                    rng.choice(["true", "false"]),
-                    f"2024-{1 + i % 12:02d}-{1 + i % 28:02d}T{i % 24:02d}:00:00+00:00",
-                    rng.choice(cities),
-                    rng.choice(["FR", "DE", "NO", "PT", "IT"]),
-                    'free text, with a comma and "quotes"',
-                ]
-            )
 
 
 def peer_venv(name: str, specs: list[str]) -> Path:
@@ -162,7 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--records", type=int, default=100_000)
     parser.add_argument(
         "--input", type=Path, help="a CSV file with a header row (default: generated)"
     )
@@ -174,10 +141,8 @@ def main() -> None:
         folder = tmp / "in"
         folder.mkdir()
         source = folder / "bench.csv"
-        if args.input:
-            os.symlink(args.input.resolve(), source)
-        else:
-            generate(source, args.rows)
+        original = args.input or ensure_input(args.records).csv
+        os.symlink(original.resolve(), source)
         rows = sum(1 for _ in source.open("rb")) - 1
         print(
             f"input: {source if not args.input else args.input} ({rows} rows, {source.stat().st_size / 1e6:.1f} MB)"

@@ -24,6 +24,7 @@ from typing import Any
 from singer_sdk import Stream
 from singer_sdk.helpers._catalog import pop_deselected_record_properties
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.singerlib import RecordMessage
 from singer_sdk.singerlib.encoding.base import SingerMessageType
 
@@ -60,19 +61,39 @@ class FastPathStream(Stream):
             return ()
         return super().generate_child_contexts(record, context)
 
-    def _write_record_message(self, record: dict[str, Any]) -> None:
+    def _fast_plan(self) -> tuple[OrjsonWriter, list[Any] | None, bool] | None:
+        """What every record of this sync needs, worked out once (None: no fast path)."""
         writer = self._tap.message_writer
         if not isinstance(writer, OrjsonWriter):
+            return None
+        maps = list(self.stream_maps)
+        identity = (
+            len(maps) == 1
+            and type(maps[0]) is SameRecordTransform
+            and not maps[0].flattening_enabled
+            and maps[0].stream_alias == self.name
+        )
+        return writer, None if identity else maps, not self._nothing_deselected()
+
+    def _write_record_message(self, record: dict[str, Any]) -> None:
+        plan = self.__dict__.get("_dativo_plan", False)
+        if plan is False:
+            plan = self.__dict__["_dativo_plan"] = self._fast_plan()
+        if plan is None:
             super()._write_record_message(record)
             return
-        if not self._nothing_deselected():
+        writer, maps, deselect = plan
+        if deselect:
             pop_deselected_record_properties(record, self.schema, self.mask)
         now = datetime.datetime.now(_UTC)
         version = self._stream_version
-        for stream_map in self.stream_maps:
-            mapped = stream_map.transform(record)
-            if mapped is not None:
-                writer.write_record(stream_map.stream_alias, mapped, version, now)
+        if maps is None:  # no stream map, no flattening: the record goes out as it is
+            writer.write_record(self.name, record, version, now)
+        else:
+            for stream_map in maps:
+                mapped = stream_map.transform(record)
+                if mapped is not None:
+                    writer.write_record(stream_map.stream_alias, mapped, version, now)
         self.state_manager.is_flushed = False
 
     def _generate_record_messages(
