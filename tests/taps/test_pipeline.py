@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
 
@@ -11,12 +12,12 @@ from tests.taps.api_server import ApiServer
 from tests.taps.conftest import CANARY, records, write_json
 
 
-def load_parquet(run_cli, tmp_path: Path, stream_bytes: bytes) -> dict[str, list[dict]]:
+def load_parquet(run_cli, tmp_path: Path, stream_bytes: bytes) -> dict[str, list[dict[str, Any]]]:
     dest = tmp_path / "lake"
     cfg = write_json(tmp_path / "target.json", {"destination_path": str(dest)})
     loaded = run_cli("target-parquet", "--config", cfg, input=stream_bytes, timeout=120)
     assert loaded.returncode == 0, loaded.stderr.decode()[-2000:]
-    tables: dict[str, list[dict]] = {}
+    tables: dict[str, list[dict[str, Any]]] = {}
     for file in sorted(dest.rglob("*.parquet")):
         stream = file.relative_to(dest).parts[0]
         tables.setdefault(stream, []).extend(pq.read_table(file).to_pylist())
