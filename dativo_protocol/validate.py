@@ -299,7 +299,8 @@ def validate_stream(
                 break
             except _READ_ERRORS as exc:
                 validator.violation(exc)
-    except _StopValidation:
-        pass
-    validator.report.lines = reader.lines_read
+    except _StopValidation:  # stopped at the first violation: report the lines checked
+        validator.report.lines = reader.line_no
+    else:
+        validator.report.lines = reader.lines_read
     return validator.report

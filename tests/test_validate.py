@@ -105,12 +105,14 @@ def test_stops_at_first_violation_or_collects_all() -> None:
     first = validate_stream(stream(*messages))
     assert [v.line for v in first.violations] == [2]
     assert first.exit_code == ExitCode.RECORD
+    assert first.lines == 2  # stopped there
     every = validate_stream(stream(*messages), collect_all=True)
     assert [(v.line, v.error.exit_code) for v in every.violations] == [
         (2, ExitCode.RECORD),
         (3, ExitCode.RECORD),
         (4, ExitCode.PROTOCOL),
     ]
+    assert every.lines == 4
 
 
 def test_key_property_rules() -> None:
