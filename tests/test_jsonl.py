@@ -339,3 +339,18 @@ def test_reader_hands_out_lines_as_they_arrive_on_a_pipe() -> None:
     assert seen_in_time == [True]
     assert first["value"] == {"n": 1}
     assert [m["value"] for m in rest] == [{"n": 2}]
+
+
+def test_chunks_can_be_handed_whole_to_pyarrow_json() -> None:
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    rows = [{"id": i, "name": f"n{i}", "ok": i % 2 == 0} for i in range(500)]
+    data = b"".join(orjson.dumps(r) + b"\n" for r in rows)
+    schema = pa.schema([("id", pa.int64()), ("name", pa.string()), ("ok", pa.bool_())])
+    tables = [
+        pj.read_json(io.BytesIO(chunk.data), parse_options=pj.ParseOptions(explicit_schema=schema))
+        for chunk in LineReader(io.BytesIO(data), chunk_bytes=1000).chunks()
+    ]
+    assert len(tables) > 5
+    assert pa.concat_tables(tables).to_pylist() == rows
