@@ -57,3 +57,31 @@ def test_target_parquet_spec_and_config_check(run_cli, tmp_path: Path):
     assert passed.returncode == 0, passed.stderr
     assert codec.loads(passed.stdout)["status"] == "SUCCEEDED"
     assert_no_secret(canary, failed.stdout, failed.stderr, passed.stdout, passed.stderr)
+
+
+def test_tap_csv_spec_check_discover(run_cli, tmp_path: Path):
+    if not installed("tap-csv"):
+        pytest.skip("tap-csv is not installed yet")
+    (tmp_path / "people.csv").write_text("id,name\n1,ada\n2,grace\n")
+    spec = run_cli("dativo", "spec", "tap-csv")
+    assert spec.returncode == 0, spec.stderr
+    assert "files" in codec.loads(spec.stdout)["connectionSpecification"]["properties"]
+
+    config = {"files": [{"entity": "people", "path": str(tmp_path / "people.csv"), "keys": ["id"]}]}
+    good = write_json(tmp_path / "good.json", config)
+    checked = run_cli("dativo", "check", "tap-csv", "--config", good)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith(b"SUCCEEDED: tap-csv@")
+    missing = {"files": [{"entity": "people", "path": str(tmp_path / "nope.csv")}]}
+    failed = run_cli(
+        "dativo", "check", "tap-csv", "--config", write_json(tmp_path / "bad.json", missing)
+    )
+    assert failed.returncode == 6
+    assert len(failed.stdout.strip().splitlines()) == 1
+    assert b"FAILED: tap-csv@" in failed.stdout
+
+    discovered = run_cli("dativo", "discover", "tap-csv", "--config", good)
+    assert discovered.returncode == 0, discovered.stderr
+    (stream,) = codec.loads(discovered.stdout)["streams"]
+    assert stream["tap_stream_id"] == "people"
+    assert {"id", "name"} <= set(stream["schema"]["properties"])
