@@ -9,9 +9,10 @@ entry-point group. A reference is ``name`` (the latest release by PEP 440 orderi
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,8 @@ __all__ = [
     "default_paths",
 ]
 
+log = logging.getLogger("dativo.registry")
+
 ENTRY_POINT_GROUP = "dativo.connectors"
 REGISTRY_FILE = "connectors.yaml"
 FORMAT_VERSION = 1
@@ -63,6 +66,8 @@ class Problem:
     entry: str
     field: str
     message: str
+    #: from a third-party entry point (skipped with a warning by ``load``, not fatal)
+    plugin: bool = False
 
     def __str__(self) -> str:
         where = f"{self.source}: {self.entry}" if self.entry else self.source
@@ -255,11 +260,16 @@ class Registry:
 
         ``entry_points`` is True (the installed ``dativo.connectors`` entry points), False, or
         an explicit iterable of entry points. Raises :class:`RegistryValidationError` listing
-        every problem (file, entry and field) when anything is invalid.
+        every problem (file, entry and field) when a registry file is invalid. A broken
+        third-party plugin must not block unrelated runs: its problems are logged as warnings
+        and its bad entries skipped (``dativo registry validate`` reports them).
         """
         entries, problems, sources = cls._collect(paths, entry_points)
-        if problems:
-            raise RegistryValidationError(problems)
+        fatal = [p for p in problems if not p.plugin]
+        if fatal:
+            raise RegistryValidationError(fatal)
+        for problem in problems:
+            log.warning("ignoring a broken connector plugin: %s", problem)
         return cls(entries, sources=sources)
 
     @classmethod
@@ -287,7 +297,13 @@ class Registry:
             for entry in found:
                 if entry.ref in sources:
                     problems.append(
-                        Problem(source, entry.ref, "", f"already defined in {sources[entry.ref]}")
+                        Problem(
+                            source,
+                            entry.ref,
+                            "",
+                            f"already defined in {sources[entry.ref]}",
+                            plugin=source.startswith("entry point"),
+                        )
                     )
                     continue
                 sources[entry.ref] = source
@@ -305,7 +321,7 @@ class Registry:
             )
             for ep in eps:
                 found, ep_problems = _entry_point_entries([ep])
-                problems.extend(ep_problems)
+                problems.extend(replace(p, plugin=True) for p in ep_problems)
                 add(found, f"entry point {ep.name!r}")
         return all_entries, problems, sources
 
