@@ -88,3 +88,29 @@ def test_concurrent_installs_build_one_venv_then_it_is_used(tmp_path: Path, run_
     lines = broken.stderr.decode().strip().splitlines()
     assert lines[-1].startswith("error: installing broken-singer@1.0.0 (")
     assert "failed:" in lines[-1]
+
+
+def test_without_uv_it_falls_back_to_venv_and_pip(tmp_path: Path, monkeypatch):
+    from dativo_protocol.runner import install
+    from dativo_protocol.runner.registry import ConnectorEntry
+
+    package = tiny_package(tmp_path / "pkg")
+    entry = ConnectorEntry.model_validate(
+        {
+            "name": "tiny-pip",
+            "version": "1.0.0",
+            "role": "source",
+            "engine": "singer",
+            "launch": {"pip": str(package), "entry_point": "tiny-singer-tap"},
+            "capabilities": ["about"],
+        }
+    )
+    monkeypatch.setenv("DATIVO_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(install, "_uv", lambda: None)
+    bindir = install.ensure_installed(entry)
+    assert (bindir.parent / "pyvenv.cfg").exists()
+    assert not (bindir / "uv").exists()
+    about = subprocess.run(
+        [str(bindir / "tiny-singer-tap"), "--about"], capture_output=True, check=True
+    )
+    assert codec.loads(about.stdout)["name"] == "tiny-tap"
