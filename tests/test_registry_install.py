@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dativo_protocol import codec
-from tests.fixtures.cli import script
+from tests.fixtures.cli import assert_no_secret, script
 from tests.registry_helpers import TINY_TAP, write_json, write_registry
 
 pytestmark = pytest.mark.slow
@@ -114,3 +114,32 @@ def test_without_uv_it_falls_back_to_venv_and_pip(tmp_path: Path, monkeypatch):
         [str(bindir / "tiny-singer-tap"), "--about"], capture_output=True, check=True
     )
     assert codec.loads(about.stdout)["name"] == "tiny-tap"
+
+
+def test_credentials_in_a_pip_url_are_never_printed(tmp_path: Path, run_cli):
+    token = "Tok3n-canary-8c1f"
+    reg = write_registry(
+        tmp_path / "r.yaml",
+        [
+            {
+                "name": "private-tap",
+                "version": "1.0.0",
+                "role": "source",
+                "engine": "singer",
+                # port 9 on loopback refuses at once
+                "launch": {"pip": f"private-tap @ https://bob:{token}@127.0.0.1:9/p-1.0.tar.gz"},
+                "capabilities": ["discover"],
+            }
+        ],
+    )
+    env = {"DATIVO_HOME": str(tmp_path / "home")}
+    installed = run_cli("dativo", "install", "private-tap", "--registry", reg, env=env)
+    assert installed.returncode == 8
+    assert (
+        b"installing private-tap@1.0.0 (private-tap @ https://bob:***@127.0.0.1:9"
+        in installed.stderr
+    )
+    shown = run_cli("dativo", "registry", "show", "private-tap", "--registry", reg)
+    assert shown.returncode == 0
+    assert b"bob:***@127.0.0.1" in shown.stdout
+    assert_no_secret(token, installed.stdout, installed.stderr, shown.stdout, shown.stderr)
