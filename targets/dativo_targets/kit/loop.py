@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from dativo_protocol import codec
 from dativo_protocol.errors import (
     DativoError,
     ProtocolError,
@@ -27,13 +28,7 @@ from dativo_targets.kit import batchfiles, scan
 from dativo_targets.kit.checkpoint import Checkpointer
 from dativo_targets.kit.chunks import coalesced_chunks
 from dativo_targets.kit.deadletter import DeadLetter
-from dativo_targets.kit.decode import (
-    ARROW_ERRORS,
-    conversion_reason,
-    fast_records,
-    first_bad,
-    rows_to_batch,
-)
+from dativo_targets.kit.decode import fast_records, rows_to_batch
 from dativo_targets.kit.metrics import Metrics
 from dativo_targets.kit.settings import KitSettings
 from dativo_targets.kit.sink import Sink
@@ -172,21 +167,43 @@ class _Loop:
 
     def _flush_rows(self, st: StreamState, rows: list[dict[str, Any]], line_nos: list[int]) -> None:
         """Convert and write the buffered rows (emptied); reject the ones that do not fit."""
+        for batch in self._convert(st, rows, line_nos):
+            self._write(st, batch)
+        rows.clear()
+        line_nos.clear()
+
+    def _convert(
+        self,
+        st: StreamState,
+        rows: list[dict[str, Any]],
+        line_nos: list[int],
+        *,
+        batch_line: int | None = None,
+        what: str = "",
+    ) -> list[Any]:
+        """Batches of the valid ``rows``; invalid ones fail the run or go to the dead letter.
+        ``batch_line``/``what`` locate rows read from a BATCH file (``line_nos`` = file lines).
+        """
+        out = []
+        rows, line_nos = list(rows), list(line_nos)
         while rows:
             try:
-                batch = rows_to_batch(rows, st)
-            except ARROW_ERRORS:
-                bad = first_bad(rows, st)
+                out.append(rows_to_batch(rows, st, line_nos))
+                break
+            except RecordValidationError as exc:
+                if exc.line is None or exc.line not in line_nos:
+                    raise
+                bad = line_nos.index(exc.line)
+                reason, line = exc.message, exc.line
+                if batch_line is not None:
+                    reason, line = f"{what}, line {exc.line}: {reason}", batch_line
+                if self.dead_letter is None:
+                    raise RecordValidationError(reason, stream=st.name, line=line) from None
                 if bad:
-                    self._write(st, rows_to_batch(rows[:bad], st))
-                record, line_no = rows[bad], line_nos[bad]
-                reason = None if self.settings.validation == "off" else st.check()(record)
-                self._invalid(st, line_no, reason or conversion_reason(record, st), record)
+                    out.append(rows_to_batch(rows[:bad], st, line_nos[:bad]))
+                self._invalid(st, line, reason, rows[bad])
                 del rows[: bad + 1], line_nos[: bad + 1]
-                continue
-            self._write(st, batch)
-            rows.clear()
-            line_nos.clear()
+        return out
 
     def _invalid(self, st: StreamState, line_no: int | None, reason: str, record: Any) -> None:
         if self.dead_letter is None:
@@ -257,11 +274,12 @@ class _Loop:
 
     def _batch_rows(self, st: StreamState, data: bytes, what: str, line_no: int) -> list[Any]:
         rows: list[dict[str, Any]] = []
+        line_nos: list[int] = []
         for n, line in batchfiles.jsonl_file(data):
             try:
-                record = parse_line(b'{"type":"RECORD","record":' + line + b"}", n)["record"]
-            except ProtocolError:
-                raise ProtocolError(f"{what}, line {n}: not a JSON object", line=line_no) from None
+                record = codec.loads(line)
+            except codec.JSONDecodeError:
+                raise ProtocolError(f"{what}, line {n}: not valid JSON", line=line_no) from None
             if not isinstance(record, dict):
                 raise ProtocolError(f"{what}, line {n}: not a JSON object", line=line_no)
             if self.settings.validation == "strict":
@@ -270,22 +288,8 @@ class _Loop:
                     self._invalid(st, line_no, f"{what}, line {n}: {reason}", record)
                     continue
             rows.append(record)
-        out = []
-        while rows:
-            try:
-                out.append(rows_to_batch(rows, st))
-                break
-            except ARROW_ERRORS:
-                bad = first_bad(rows, st)
-                if bad:
-                    out.append(rows_to_batch(rows[:bad], st))
-                record = rows[bad]
-                reason = None if self.settings.validation == "off" else st.check()(record)
-                self._invalid(
-                    st, line_no, f"{what}: {reason or conversion_reason(record, st)}", record
-                )
-                del rows[: bad + 1]
-        return out
+            line_nos.append(n)
+        return self._convert(st, rows, line_nos, batch_line=line_no, what=what)
 
 
 def run_target(

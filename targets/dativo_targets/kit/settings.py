@@ -60,7 +60,7 @@ class KitSettings(BaseModel):
         60.0, gt=0, description="Commit at least this often (checked as input arrives)."
     )
     read_chunk_bytes: int = Field(
-        16 * MiB, ge=1024, description="Bytes of input parsed at once (bigger is faster)."
+        32 * MiB, ge=1024, description="Bytes of input parsed at once (bigger is faster)."
     )
     max_line_bytes: int = Field(64 * MiB, ge=1024, description="Longest accepted input line.")
     batch_storage_options: dict[str, Any] = Field(

@@ -30,10 +30,8 @@ class StreamState:
     schema: StreamSchema
     record_parse: pa.Schema | None
     envelope_parse: pa.Schema | None
-    #: the parse schema of the line-by-line path: JSON-encoded fields arrive as strings
-    row_parse: pa.Schema
-    json_paths: tuple[tuple[str, ...], ...]
-    number_string_paths: tuple[tuple[str, ...], ...]
+    #: ``schema.arrow`` with the nullability the validation mode checks (row path)
+    checked: pa.Schema
     _check: Check | None = field(default=None)
 
     @property
@@ -45,19 +43,6 @@ class StreamState:
         if self._check is None:
             self._check = compile_check(self.schema.json_schema)
         return self._check
-
-
-def _row_type(f: pa.Field) -> pa.Field:
-    try:
-        return pa.field(f.name, parse_schema(pa.schema([f])).field(0).type, nullable=True)
-    except NotFastParseable:
-        pass
-    t = f.type
-    if pa.types.is_struct(t):
-        return pa.field(f.name, pa.struct([_row_type(t.field(i)) for i in range(t.num_fields)]))
-    if pa.types.is_list(t):
-        return pa.field(f.name, pa.list_(_row_type(t.value_field)))
-    return pa.field(f.name, pa.string())  # JSON-encoded: the row path serialises it
 
 
 def build_stream(
@@ -102,7 +87,5 @@ def build_stream(
         schema=schema,
         record_parse=record_parse,
         envelope_parse=envelope,
-        row_parse=pa.schema([_row_type(f) for f in checked.schema]),
-        json_paths=mapped.json_fields,
-        number_string_paths=mapped.paths("number_string"),
+        checked=checked.schema,
     )

@@ -39,7 +39,7 @@ class ParquetSettings(KitSettings):
         ge=1024,
         description="Roll to a new file after about this many bytes (in memory).",
     )
-    row_group_rows: int = Field(256_000, ge=1, description="Rows per Parquet row group.")
+    row_group_rows: int = Field(128_000, ge=1, description="Rows per Parquet row group.")
     compression: Literal["zstd", "snappy", "gzip", "lz4", "brotli", "none"] = Field(
         "zstd", description="Parquet compression codec."
     )
