@@ -93,8 +93,8 @@ class _Loop:
                     self._records(seg)
                 else:
                     self._lines(seg)
+                self.ckpt.maybe_commit()
             self.stats.lines = chunk.last_line
-            self.ckpt.maybe_commit()
         self.ckpt.commit()
 
     def _records(self, seg: scan.Segment) -> None:
