@@ -32,7 +32,9 @@ def line(msg: Mapping[str, Any]) -> bytes:
     return orjson.dumps(msg) + b"\n"
 
 
-def schema(stream: str = "users", props: Mapping[str, Any] | None = None, keys: Iterable[str] = ("id",)) -> bytes:
+def schema(
+    stream: str = "users", props: Mapping[str, Any] | None = None, keys: Iterable[str] = ("id",)
+) -> bytes:
     body = USERS_SCHEMA if props is None else {"type": "object", "properties": dict(props)}
     return line({"type": "SCHEMA", "stream": stream, "schema": body, "key_properties": list(keys)})
 
@@ -73,10 +75,16 @@ def write_config(tmp_path: Path, config: Mapping[str, Any], name: str = "config.
 
 
 def target(
-    tmp_path: Path, config: Mapping[str, Any], data: bytes, *args: str, env: Mapping[str, str] | None = None
+    tmp_path: Path,
+    config: Mapping[str, Any],
+    data: bytes,
+    *args: str,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess[bytes]:
     cfg = write_config(tmp_path, config)
-    return run_script("target-parquet", "--config", str(cfg), *args, input=data, env=env, timeout=120)
+    return run_script(
+        "target-parquet", "--config", str(cfg), *args, input=data, env=env, timeout=120
+    )
 
 
 def states(stdout: bytes) -> list[Any]:
@@ -102,3 +110,10 @@ def read_rows(folder: Path) -> list[dict[str, Any]]:
     rows = ds.dataset(files, schema=unified, format="parquet").to_table().to_pylist()
     del dataset
     return sorted(rows, key=lambda r: r["id"])
+
+
+def duck(sql: str, *params: object) -> list[tuple[Any, ...]]:
+    """Run a DuckDB query (paths as ``?`` parameters) and fetch every row."""
+    import duckdb
+
+    return duckdb.connect().execute(sql, list(params)).fetchall()

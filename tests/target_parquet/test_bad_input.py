@@ -34,7 +34,10 @@ def committed_prefix() -> bytes:
 
 BAD_TAILS = {
     "malformed": (
-        record(user(4)) + b'{"type":"RECORD","stream":"users","record":{"id":5,"secret":"' + LINE_CANARY.encode() + b'"}}}\n',
+        record(user(4))
+        + b'{"type":"RECORD","stream":"users","record":{"id":5,"secret":"'
+        + LINE_CANARY.encode()
+        + b'"}}}\n',
         ExitCode.PROTOCOL,
         "line 7",
     ),
@@ -103,10 +106,16 @@ def test_unknown_message_type_is_tolerated_with_a_warning(tmp_path: Path) -> Non
 
 def test_strict_checks_the_whole_json_schema(tmp_path: Path) -> None:
     props = {"id": {"type": "integer"}, "code": {"type": "string", "maxLength": 3}}
-    data = schema("s", props) + record({"id": 1, "code": "abc"}, "s") + record({"id": 2, "code": "toolong"}, "s")
+    data = (
+        schema("s", props)
+        + record({"id": 1, "code": "abc"}, "s")
+        + record({"id": 2, "code": "toolong"}, "s")
+    )
     fast = target(tmp_path, {"destination_path": str(tmp_path / "fast")}, data)
     assert fast.returncode == 0, fast.stderr  # fast mode checks types, not maxLength
-    strict = target(tmp_path, {"destination_path": str(tmp_path / "strict"), "validation": "strict"}, data)
+    strict = target(
+        tmp_path, {"destination_path": str(tmp_path / "strict"), "validation": "strict"}, data
+    )
     assert strict.returncode == ExitCode.RECORD
     assert "stream 's', line 3: field 'code' breaks maxLength=3" in strict.stderr.decode()
     off = schema("s", props) + record({"id": 1, "code": "abc", "id2": 5}, "s")
@@ -129,6 +138,11 @@ def test_dead_letter_keeps_going_and_records_the_reason(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     assert [r["id"] for r in read_rows(dest / "users")] == [1, 3]
     assert states(res.stdout) == [{"upto": 4}]
-    dead = [orjson.loads(x) for f in sorted((dest / "_dead_letter" / "users").glob("*.jsonl")) for x in f.read_bytes().splitlines()]
+    dead = [
+        orjson.loads(x)
+        for f in sorted((dest / "_dead_letter" / "users").glob("*.jsonl"))
+        for x in f.read_bytes().splitlines()
+    ]
     assert [(d["line"], d["record"]["id"]) for d in dead] == [(3, "two"), (5, 4)]
-    assert "id" in dead[0]["reason"] and "updated_at" in dead[1]["reason"]
+    assert "id" in dead[0]["reason"]
+    assert "updated_at" in dead[1]["reason"]

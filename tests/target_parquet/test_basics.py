@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import duckdb
 import orjson
 
 from tests.fixtures.cli import RunCli, assert_no_secret
 from tests.target_parquet.helpers import (
+    duck,
     parquet_files,
     read_rows,
     record,
@@ -27,9 +27,16 @@ CANARY = "canary-parquet-s3cret-7731"
 
 def test_records_land_as_parquet_readable_by_pyarrow_and_duckdb(tmp_path: Path) -> None:
     dest = tmp_path / "out"
-    data = users_stream(50, state_every=20) + schema(
-        "orders", {"oid": {"type": "integer"}, "total": {"type": "number", "multipleOf": 0.01}}, ["oid"]
-    ) + record({"oid": 7, "total": 9.99}, "orders") + state({"done": True})
+    data = (
+        users_stream(50, state_every=20)
+        + schema(
+            "orders",
+            {"oid": {"type": "integer"}, "total": {"type": "number", "multipleOf": 0.01}},
+            ["oid"],
+        )
+        + record({"oid": 7, "total": 9.99}, "orders")
+        + state({"done": True})
+    )
     res = target(tmp_path, {"destination_path": str(dest)}, data)
     assert res.returncode == 0, res.stderr
     # one commit at the end covers every STATE: the latest one is emitted
@@ -41,14 +48,11 @@ def test_records_land_as_parquet_readable_by_pyarrow_and_duckdb(tmp_path: Path) 
     assert first["address"] == {"city": "Oslo", "zip": None}
     assert first["tags"] == ["a"]
     assert orjson.loads(rows[3]["extra"]) == {"k": 4}  # an object without properties: JSON text
-    con = duckdb.connect()
     glob = f"{dest}/users/**/*.parquet"
-    count, names = con.execute(
-        f"select count(*), count(distinct name) from read_parquet('{glob}')"
-    ).fetchone()
-    assert (count, names) == (50, 50)
-    total = con.execute(f"select total from read_parquet('{dest}/orders/*.parquet')").fetchone()
-    assert str(total[0]) == "9.99"  # an exact decimal
+    sql = "select count(*), count(distinct name) from read_parquet(?)"
+    assert duck(sql, glob) == [(50, 50)]
+    [(total,)] = duck("select total from read_parquet(?)", f"{dest}/orders/*.parquet")
+    assert str(total) == "9.99"  # an exact decimal
 
 
 def test_each_flush_emits_the_state_it_covers(tmp_path: Path) -> None:
@@ -62,7 +66,9 @@ def test_each_flush_emits_the_state_it_covers(tmp_path: Path) -> None:
 
 
 def test_state_with_nothing_uncommitted_is_emitted_at_once(tmp_path: Path) -> None:
-    res = target(tmp_path, {"destination_path": str(tmp_path / "o")}, state({"a": 1}) + state({"a": 2}))
+    res = target(
+        tmp_path, {"destination_path": str(tmp_path / "o")}, state({"a": 1}) + state({"a": 2})
+    )
     assert res.returncode == 0, res.stderr
     assert states(res.stdout) == [{"a": 1}, {"a": 2}]
 
@@ -83,7 +89,10 @@ def test_config_files_merge_later_wins_and_env(tmp_path: Path, run_cli: RunCli) 
         "--config",
         "ENV",
         input=data,
-        env={"TARGET_PARQUET_DESTINATION_PATH": str(env_dest), "TARGET_PARQUET_FLUSH_MAX_ROWS": "2"},
+        env={
+            "TARGET_PARQUET_DESTINATION_PATH": str(env_dest),
+            "TARGET_PARQUET_FLUSH_MAX_ROWS": "2",
+        },
     )
     assert res.returncode == 0, res.stderr
     assert len(parquet_files(env_dest)) == 2  # 2 + 1 rows: the flush setting came from ENV
@@ -104,9 +113,11 @@ def test_input_file_about_and_version(tmp_path: Path, run_cli: RunCli) -> None:
     assert "destination_path" in info["settings"]["properties"]
     assert info["settings"]["properties"]["aws_secret_access_key"]["secret"] is True
     md = run_cli("target-parquet", "--about", "--format", "markdown").stdout.decode()
-    assert "| `compression` |" in md and "TARGET_PARQUET_" in md
+    assert "| `compression` |" in md
+    assert "TARGET_PARQUET_" in md
     version = run_cli("target-parquet", "--version")
-    assert version.returncode == 0 and version.stdout.startswith(b"target-parquet ")
+    assert version.returncode == 0
+    assert version.stdout.startswith(b"target-parquet ")
 
 
 def test_bad_settings_name_the_setting_not_the_secret(tmp_path: Path) -> None:
@@ -119,10 +130,12 @@ def test_bad_settings_name_the_setting_not_the_secret(tmp_path: Path) -> None:
     res = target(tmp_path, config, users_stream(1))
     assert res.returncode == 3
     err = res.stderr.decode()
-    assert "compression" in err and "flush_max_rows" in err
+    assert "compression" in err
+    assert "flush_max_rows" in err
     assert_no_secret(CANARY, res.stdout, res.stderr)
     missing = target(tmp_path, {}, b"")
-    assert missing.returncode == 3 and b"destination_path" in missing.stderr
+    assert missing.returncode == 3
+    assert b"destination_path" in missing.stderr
 
 
 def test_usage_errors(tmp_path: Path, run_cli: RunCli) -> None:
@@ -139,8 +152,12 @@ def test_repeated_identical_schema_and_lowercase_types(tmp_path: Path) -> None:
         schema()
         + record(user(1))
         + schema()
-        + b'{"type": "record", "stream": "users", "record": ' + orjson.dumps(user(2)) + b"}\n"
-        + b'{"stream": "users", "type": "RECORD", "record": ' + orjson.dumps(user(3)) + b"}\n"
+        + b'{"type": "record", "stream": "users", "record": '
+        + orjson.dumps(user(2))
+        + b"}\n"
+        + b'{"stream": "users", "type": "RECORD", "record": '
+        + orjson.dumps(user(3))
+        + b"}\n"
         + b'{"type":"state","value":{"x":1}}\n'
     )
     res = target(tmp_path, {"destination_path": str(dest)}, data)

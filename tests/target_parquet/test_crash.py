@@ -80,7 +80,10 @@ def test_sigkill_then_resume_from_last_state_loses_nothing(tmp_path: Path) -> No
     # re-run the "tap" from the bookmark
     rest = users_stream(TOTAL - last, state_every=STATE_EVERY, start=last + 1)
     res = subprocess.run(
-        [script("target-parquet"), "--config", str(config)], input=rest, capture_output=True, timeout=120
+        [script("target-parquet"), "--config", str(config)],
+        input=rest,
+        capture_output=True,
+        timeout=120,
     )
     assert res.returncode == 0, res.stderr
     ids = [r["id"] for r in read_rows(dest / "users")]

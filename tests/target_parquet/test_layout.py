@@ -5,13 +5,13 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 
-import duckdb
 import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dativo_protocol.errors import ExitCode
 from tests.target_parquet.helpers import (
+    duck,
     line,
     parquet_files,
     read_rows,
@@ -39,10 +39,12 @@ def test_hour_and_value_partitions_are_hive_folders_duckdb_reads(tmp_path: Path)
     assert res.returncode == 0, res.stderr
     folders = {f.parent.relative_to(dest / "users").as_posix() for f in parquet_files(dest)}
     assert "name_value=x_y/updated_at_day=2024-01-03/updated_at_hour=02" in folders
-    assert "name_value=__HIVE_DEFAULT_PARTITION__/updated_at_day=2024-01-02/updated_at_hour=01" in folders
-    rows = duckdb.connect().execute(
-        f"select id, updated_at_hour from read_parquet('{dest}/users/**/*.parquet', hive_partitioning=true) order by id"
-    ).fetchall()
+    assert (
+        "name_value=__HIVE_DEFAULT_PARTITION__/updated_at_day=2024-01-02/updated_at_hour=01"
+        in folders
+    )
+    sql = "select id, updated_at_hour from read_parquet(?, hive_partitioning=true) order by id"
+    rows = duck(sql, f"{dest}/users/**/*.parquet")
     assert [r[0] for r in rows] == [1, 2, 3, 4, 5, 6]
     assert str(rows[0][1]).lstrip("0") == "1"
 
@@ -70,7 +72,12 @@ def test_schema_evolution_adds_columns_and_refuses_incompatible_changes(tmp_path
     dest = tmp_path / "out"
     v1 = {"id": {"type": "integer"}, "a": {"type": "string"}}
     v2 = {**v1, "b": {"type": ["null", "number"]}}
-    data = schema("s", v1) + record({"id": 1, "a": "x"}, "s") + schema("s", v2) + record({"id": 2, "a": "y", "b": 1.5}, "s")
+    data = (
+        schema("s", v1)
+        + record({"id": 1, "a": "x"}, "s")
+        + schema("s", v2)
+        + record({"id": 2, "a": "y", "b": 1.5}, "s")
+    )
     res = target(tmp_path, {"destination_path": str(dest)}, data)
     assert res.returncode == 0, res.stderr
     rows = read_rows(dest / "s")
@@ -81,13 +88,17 @@ def test_schema_evolution_adds_columns_and_refuses_incompatible_changes(tmp_path
     bad = schema("s", v3) + record({"id": 3, "a": 3}, "s") + state({"x": 1})
     res = target(tmp_path, {"destination_path": str(dest)}, bad)
     assert res.returncode == ExitCode.CONFIG
-    assert "stream 's', line 1" in res.stderr.decode() and "'a'" in res.stderr.decode()
+    assert "stream 's', line 1" in res.stderr.decode()
+    assert "'a'" in res.stderr.decode()
     assert states(res.stdout) == []
     # ... unless the user opts into a new folder
-    res = target(tmp_path, {"destination_path": str(dest), "on_incompatible_schema": "new_folder"}, bad)
+    res = target(
+        tmp_path, {"destination_path": str(dest), "on_incompatible_schema": "new_folder"}, bad
+    )
     assert res.returncode == 0, res.stderr
     new = [p for p in dest.iterdir() if p.name.startswith("s__")]
-    assert len(new) == 1 and read_rows(new[0]) == [{"id": 3, "a": 3}]
+    assert len(new) == 1
+    assert read_rows(new[0]) == [{"id": 3, "a": 3}]
 
 
 def test_activate_version_replaces_earlier_data(tmp_path: Path) -> None:
@@ -109,8 +120,22 @@ def test_batch_messages_jsonl_gzip_and_parquet(tmp_path: Path) -> None:
     pq.write_table(table, tmp_path / "b2.parquet")
     data = (
         schema()
-        + line({"type": "BATCH", "stream": "users", "encoding": {"format": "jsonl", "compression": "gzip"}, "manifest": [jsonl.as_uri()]})
-        + line({"type": "BATCH", "stream": "users", "encoding": {"format": "parquet"}, "manifest": [str(tmp_path / "b2.parquet")]})
+        + line(
+            {
+                "type": "BATCH",
+                "stream": "users",
+                "encoding": {"format": "jsonl", "compression": "gzip"},
+                "manifest": [jsonl.as_uri()],
+            }
+        )
+        + line(
+            {
+                "type": "BATCH",
+                "stream": "users",
+                "encoding": {"format": "parquet"},
+                "manifest": [str(tmp_path / "b2.parquet")],
+            }
+        )
         + state({"b": 2})
     )
     res = target(tmp_path, {"destination_path": str(dest)}, data)
@@ -122,7 +147,14 @@ def test_batch_messages_jsonl_gzip_and_parquet(tmp_path: Path) -> None:
 
     bad = tmp_path / "bad.jsonl"
     bad.write_bytes(orjson.dumps(user(1)) + b"\n" + orjson.dumps({**user(2), "id": "x"}) + b"\n")
-    msg = line({"type": "BATCH", "stream": "users", "encoding": {"format": "jsonl"}, "manifest": [str(bad)]})
+    msg = line(
+        {
+            "type": "BATCH",
+            "stream": "users",
+            "encoding": {"format": "jsonl"},
+            "manifest": [str(bad)],
+        }
+    )
     res = target(tmp_path, {"destination_path": str(tmp_path / "o2")}, schema() + msg)
     assert res.returncode == ExitCode.RECORD
     assert "line 2: BATCH file 1, line 2" in res.stderr.decode()

@@ -46,14 +46,19 @@ def test_writes_partitioned_files_to_s3_and_emits_state(
     )
     res = target(tmp_path, config, users_stream(20, state_every=10))
     assert res.returncode == 0, res.stderr
-    assert states(res.stdout) == [{"bookmarks": {"users": {"id": 10}}}, {"bookmarks": {"users": {"id": 20}}}]
+    assert states(res.stdout) == [
+        {"bookmarks": {"users": {"id": 10}}},
+        {"bookmarks": {"users": {"id": 20}}},
+    ]
     assert read_s3_ids(s3_server, s3_bucket, "users") == list(range(1, 21))
     keys = s3_server.filesystem().find(f"{s3_bucket}/lake/users")
     assert any("/updated_at_day=2024-01-02/" in k for k in keys)
     assert_no_secret(s3_server.secret_key, res.stdout, res.stderr)
 
 
-def test_failed_run_leaves_no_object_on_s3(tmp_path: Path, s3_server: S3Server, s3_bucket: str) -> None:
+def test_failed_run_leaves_no_object_on_s3(
+    tmp_path: Path, s3_server: S3Server, s3_bucket: str
+) -> None:
     config = s3_config(s3_server, s3_bucket, flush_max_rows=3)
     data = (
         schema()

@@ -51,7 +51,7 @@ class KitSettings(BaseModel):
         None, description="Where rejected records go (local path or fsspec URL)."
     )
     flush_max_rows: int = Field(
-        1_000_000, ge=1, description="Commit (and emit the latest STATE) after this many records."
+        250_000, ge=1, description="Commit (and emit the latest STATE) after this many records."
     )
     flush_max_bytes: int = Field(
         512 * MiB, ge=1, description="Commit after this many bytes of input."
