@@ -5,6 +5,7 @@ pyarrow.json cannot read)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -12,7 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from dativo_protocol.schema.convert import records_to_batch
-from dativo_targets.kit.arrowconv import to_target
+from dativo_targets.kit.arrowconv import null_violation, to_target
 from dativo_targets.kit.streams import StreamState
 
 #: what a failed conversion raises (the fast path falls back; the row path diagnoses)
@@ -46,10 +47,19 @@ def _read(data: Any, schema: pa.Schema) -> pa.Table:
     )
 
 
-def fast_records(data: memoryview, line_count: int, st: StreamState) -> list[pa.RecordBatch] | None:
-    """A run of RECORD lines of ``st`` as batches, or ``None`` if anything is off (a line of
-    another stream or type, a blank line, a value that does not fit): the caller then takes
-    the row path, which finds and reports the exact line."""
+@dataclass(slots=True)
+class FastRun:
+    """The records of a run as batches, and how many STATE lines the run held."""
+
+    batches: list[pa.RecordBatch]
+    states: int
+
+
+def fast_records(data: Any, line_count: int, st: StreamState, states: int) -> FastRun | None:
+    """A run of RECORD lines of ``st`` (and ``states`` STATE lines found by the scan) as
+    batches, or ``None`` if anything is off (a line of another stream or type, a blank line, a
+    value that does not fit, a missing required field): the caller then takes a slower path,
+    which finds and reports the exact line."""
     if st.envelope_parse is None:
         return None
     try:
@@ -59,19 +69,28 @@ def fast_records(data: memoryview, line_count: int, st: StreamState) -> list[pa.
     if table.num_rows != line_count:
         return None
     types, streams = table.column("type"), table.column("stream")
-    if types.null_count or streams.null_count:
+    if types.null_count:
         return None
-    if not pc.all(pc.equal(types, "RECORD")).as_py():
+    is_record = pc.equal(types, "RECORD")
+    n_records = pc.sum(is_record).as_py() or 0
+    if states:
+        if n_records + states != line_count or pc.sum(pc.equal(types, "STATE")).as_py() != states:
+            return None
+        table = table.filter(is_record)
+        streams = table.column("stream")
+    elif n_records != line_count:
         return None
-    if not pc.all(pc.equal(streams, st.name)).as_py():
+    if streams.null_count or not pc.all(pc.equal(streams, st.name)).as_py():
         return None
     out = []
     try:
         for chunk in table.column("record").chunks:
+            if chunk.null_count or null_violation(chunk, st.checked):
+                return None
             out.append(to_target(pa.RecordBatch.from_struct_array(chunk), st.schema.arrow))
     except ARROW_ERRORS:
         return None
-    return out
+    return FastRun(out, states)
 
 
 def fast_bare_records(data: bytes, st: StreamState) -> list[pa.RecordBatch] | None:
@@ -80,9 +99,14 @@ def fast_bare_records(data: bytes, st: StreamState) -> list[pa.RecordBatch] | No
         return None
     try:
         table = _read(data, st.record_parse)
-        return [to_target(b, st.schema.arrow) for b in table.to_batches()]
+        out = []
+        for batch in table.to_batches():
+            if null_violation(batch.to_struct_array(), st.checked):
+                return None
+            out.append(to_target(batch, st.schema.arrow))
     except ARROW_ERRORS:
         return None
+    return out
 
 
 # ------------------------------------------------------------------------------ row path

@@ -44,6 +44,7 @@ class RunStats:
 
     lines: int = 0
     records: Counter[str] = field(default_factory=Counter)
+    #: lines of record runs that took the line-by-line path (0 when Arrow parsed everything)
     row_path_lines: int = 0
     commits: int = 0
     states_emitted: int = 0
@@ -88,25 +89,65 @@ class _Loop:
             max_line_bytes=self.settings.max_line_bytes,
         ):
             self.ckpt.consumed(len(chunk.data))
-            for seg in scan.split(chunk.data, chunk.first_line):
+            for seg in scan.split(chunk.data, chunk.first_line, self._run_lines()):
                 if seg.records:
                     self._records(seg)
                 else:
-                    self._lines(seg)
+                    self._lines(seg, control=True)
                 self.ckpt.maybe_commit()
             self.stats.lines = chunk.last_line
         self.ckpt.commit()
 
+    def _run_lines(self) -> int:
+        """How long a record run may grow before a STATE line ends it: about half the rows
+        the next commit waits for, so commits follow ``flush_max_rows``."""
+        return max(1, (self.settings.flush_max_rows - self.ckpt.rows) // 2)
+
     def _records(self, seg: scan.Segment) -> None:
-        name = scan.first_stream(seg.data)
-        st = self.streams.get(name) if name is not None else None
-        if st is not None and self.settings.validation != "strict":
-            batches = fast_records(seg.data, seg.line_count, st)
-            if batches is not None:
-                for batch in batches:
-                    self._write(st, batch)
+        """A run of RECORD (and STATE) lines: Arrow parse of the whole run, else grouped by
+        stream, else line by line."""
+        if self.settings.validation != "strict":
+            name = scan.first_stream(seg.data)
+            st = self.streams.get(name) if name is not None else None
+            if st is not None:
+                states = scan.state_lines(seg.data)
+                run = fast_records(seg.data, seg.line_count, st, len(states))
+                if run is not None:
+                    for batch in run.batches:
+                        self._write(st, batch)
+                    if states:
+                        data = bytes(seg.data[states[-1] :])
+                        line_no = seg.first_line + seg.data[: states[-1]].tobytes().count(b"\n")
+                        self._state_line(scan.line_at(data, 0), line_no)
+                    return
+            if self._grouped(seg):
                 return
         self._lines(seg)
+
+    def _grouped(self, seg: scan.Segment) -> bool:
+        """Interleaved streams: one Arrow parse per stream (order across streams does not
+        matter inside a run: no commit falls in it)."""
+        data = bytes(seg.data)
+        grouped = scan.group_by_stream(data)
+        if grouped is None or len(grouped[0]) < 2:
+            return False
+        groups, state_index, state_line = grouped
+        runs = []
+        for name, lines in groups.items():
+            st = self.streams.get(name)
+            run = None if st is None else fast_records(b"\n".join(lines) + b"\n", len(lines), st, 0)
+            if st is None or run is None:
+                return False
+            runs.append((st, run))
+        for st, run in runs:
+            for batch in run.batches:
+                self._write(st, batch)
+        if state_index is not None:
+            self._state_line(state_line, seg.first_line + state_index)
+        return True
+
+    def _state_line(self, line: bytes, line_no: int) -> None:
+        self._message("STATE", parse_line(line, line_no), line_no)
 
     def _write(self, st: StreamState, batch: Any) -> None:
         if batch.num_rows:
@@ -115,13 +156,14 @@ class _Loop:
             self.stats.records[st.name] += batch.num_rows
 
     # ------------------------------------------------------------------ row path
-    def _lines(self, seg: scan.Segment) -> None:
+    def _lines(self, seg: scan.Segment, *, control: bool = False) -> None:
         data = bytes(seg.data)
         lines = data.split(b"\n")
         terminated = data.endswith(b"\n")
         if terminated:
             lines.pop()
-        self.stats.row_path_lines += len(lines)
+        if not control:
+            self.stats.row_path_lines += len(lines)
         rows: list[dict[str, Any]] = []
         line_nos: list[int] = []
         current: StreamState | None = None

@@ -22,9 +22,9 @@ class StreamState:
 
     ``record_parse`` is the schema pyarrow.json reads a bare record with (``None`` when the
     stream has fields it cannot read, e.g. JSON-encoded objects: those go line by line);
-    ``envelope_parse`` wraps it in a RECORD message. In ``fast``/``strict`` mode a field that is
-    required and not nullable in the JSON Schema is non-null in the parse schema, so pyarrow
-    rejects its absence.
+    ``envelope_parse`` wraps it in a RECORD message. Parse schemas are all nullable; ``checked``
+    says which fields must not be null (in ``fast``/``strict`` mode: required fields whose type
+    excludes null, and key properties), checked vectorised after the parse.
     """
 
     schema: StreamSchema
@@ -78,7 +78,7 @@ def build_stream(
             [
                 ("type", pa.string()),
                 ("stream", pa.string()),
-                pa.field("record", pa.struct(list(record_parse)), nullable=False),
+                ("record", pa.struct(list(record_parse))),
             ]
         )
     except NotFastParseable:
