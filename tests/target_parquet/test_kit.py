@@ -20,7 +20,7 @@ from tests.target_parquet.helpers import USERS_SCHEMA, line, record, schema, sta
 class RecordingSink:
     def __init__(self, output: io.BytesIO) -> None:
         self.output = output
-        self.calls: list[tuple[str, Any]] = []
+        self.calls: list[tuple[Any, ...]] = []
         self.rows: dict[str, list[dict[str, Any]]] = {}
         self.uncommitted: dict[str, list[dict[str, Any]]] = {}
 
