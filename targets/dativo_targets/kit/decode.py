@@ -49,17 +49,17 @@ def _read(data: Any, schema: pa.Schema) -> pa.Table:
 
 @dataclass(slots=True)
 class FastRun:
-    """The records of a run as batches, and how many STATE lines the run held."""
+    """The records of a run as batches, and the row of its last STATE line (if any)."""
 
     batches: list[pa.RecordBatch]
-    states: int
+    last_state: int | None
 
 
-def fast_records(data: Any, line_count: int, st: StreamState, states: int) -> FastRun | None:
-    """A run of RECORD lines of ``st`` (and ``states`` STATE lines found by the scan) as
-    batches, or ``None`` if anything is off (a line of another stream or type, a blank line, a
-    value that does not fit, a missing required field): the caller then takes a slower path,
-    which finds and reports the exact line."""
+def fast_records(data: Any, line_count: int, st: StreamState) -> FastRun | None:
+    """A run of RECORD lines of ``st`` (and STATE lines) as batches, or ``None`` if anything is
+    off (a line of another stream or type, a blank line, a value that does not fit, a missing
+    required field): the caller then takes a slower path, which finds and reports the exact
+    line."""
     if st.envelope_parse is None:
         return None
     try:
@@ -73,13 +73,14 @@ def fast_records(data: Any, line_count: int, st: StreamState, states: int) -> Fa
         return None
     is_record = pc.equal(types, "RECORD")
     n_records = pc.sum(is_record).as_py() or 0
-    if states:
-        if n_records + states != line_count or pc.sum(pc.equal(types, "STATE")).as_py() != states:
+    last_state = None
+    if n_records != line_count:
+        is_state = pc.equal(types, "STATE")
+        if n_records + (pc.sum(is_state).as_py() or 0) != line_count:
             return None
+        last_state = pc.max(pc.indices_nonzero(is_state)).as_py()
         table = table.filter(is_record)
         streams = table.column("stream")
-    elif n_records != line_count:
-        return None
     if streams.null_count or not pc.all(pc.equal(streams, st.name)).as_py():
         return None
     out = []
@@ -90,7 +91,7 @@ def fast_records(data: Any, line_count: int, st: StreamState, states: int) -> Fa
             out.append(to_target(pa.RecordBatch.from_struct_array(chunk), st.schema.arrow))
     except ARROW_ERRORS:
         return None
-    return FastRun(out, states)
+    return FastRun(out, last_state)
 
 
 def fast_bare_records(data: bytes, st: StreamState) -> list[pa.RecordBatch] | None:

@@ -89,7 +89,9 @@ class _Loop:
             max_line_bytes=self.settings.max_line_bytes,
         ):
             self.ckpt.consumed(len(chunk.data))
-            for seg in scan.split(chunk.data, chunk.first_line, self._run_lines()):
+            for seg in scan.split(
+                chunk.data, chunk.first_line, chunk.line_count, self._run_lines()
+            ):
                 if seg.records:
                     self._records(seg)
                 else:
@@ -110,15 +112,17 @@ class _Loop:
             name = scan.first_stream(seg.data)
             st = self.streams.get(name) if name is not None else None
             if st is not None:
-                states = scan.state_lines(seg.data)
-                run = fast_records(seg.data, seg.line_count, st, len(states))
+                run = fast_records(seg.data, seg.line_count, st)
+                state_at = None
+                if run is not None and run.last_state is not None:
+                    state_at = scan.last_state_line(seg, run.last_state)
+                    if state_at is None:
+                        run = None  # an unusual STATE layout: the row path reads it
                 if run is not None:
                     for batch in run.batches:
                         self._write(st, batch)
-                    if states:
-                        data = bytes(seg.data[states[-1] :])
-                        line_no = seg.first_line + seg.data[: states[-1]].tobytes().count(b"\n")
-                        self._state_line(scan.line_at(data, 0), line_no)
+                    if state_at is not None:
+                        self._state_at(seg.base, seg.first_line, seg.start, state_at)
                     return
             if self._grouped(seg):
                 return
@@ -135,7 +139,7 @@ class _Loop:
         runs = []
         for name, lines in groups.items():
             st = self.streams.get(name)
-            run = None if st is None else fast_records(b"\n".join(lines) + b"\n", len(lines), st, 0)
+            run = None if st is None else fast_records(b"\n".join(lines) + b"\n", len(lines), st)
             if st is None or run is None:
                 return False
             runs.append((st, run))
@@ -148,6 +152,15 @@ class _Loop:
 
     def _state_line(self, line: bytes, line_no: int) -> None:
         self._message("STATE", parse_line(line, line_no), line_no)
+
+    def _state_at(self, data: bytes, first_line: int, start: int, offset: int) -> None:
+        """The STATE line at ``offset`` of ``data``, in the run that starts at ``start`` on
+        line ``first_line`` (its number is counted only for an error)."""
+        try:
+            self._state_line(scan.line_at(data, offset), 0)
+        except DativoError as exc:
+            exc.line = first_line + data.count(b"\n", start, offset)
+            raise
 
     def _write(self, st: StreamState, batch: Any) -> None:
         if batch.num_rows:
