@@ -7,6 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dativo_protocol import codec
 from dativo_protocol.airbyte import mapping
 from dativo_protocol.airbyte.from_singer import SingerToAirbyte
 from dativo_protocol.airbyte.to_singer import AirbyteToSinger
@@ -79,6 +80,10 @@ def test_airbyte_to_singer_to_airbyte_is_identity(
             singer.append(converted)
             out.extend(back.feed(converted, len(singer)))
     assert out == messages
+    # the batch hot path (``dativo convert``) gives the same Singer messages as ``feed``
+    batch: list[bytes] = []
+    AirbyteToSinger(catalog).convert_lines([codec.dumps(m) for m in messages], 1, batch)
+    assert [codec.loads(line) for line in batch] == singer
     # every stream's SCHEMA comes right before its first record, once
     announced: set[str] = set()
     for converted in singer:
