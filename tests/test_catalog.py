@@ -229,3 +229,38 @@ def test_invalid_catalogs_are_config_errors() -> None:
         )
     with pytest.raises(ConfigError, match="tap_stream_id"):
         load_singer_catalog({"streams": [{"stream": "a", "schema": {}}]})
+
+
+metadata_values = st.dictionaries(
+    st.sampled_from(
+        ["inclusion", "selected", "selected-by-default", "replication-method", "x-other"]
+    ),
+    s.scalars,
+    max_size=3,
+)
+
+
+@st.composite
+def singer_entries(draw: Any) -> dict[str, Any]:
+    props = draw(st.lists(s.names, min_size=1, max_size=3, unique=True))
+    item: dict[str, Any] = {
+        "tap_stream_id": draw(s.names),
+        "stream": draw(s.names),
+        "schema": {"type": "object", "properties": {p: {"type": "string"} for p in props}},
+        "metadata": [{"breadcrumb": [], "metadata": draw(metadata_values)}]
+        + [{"breadcrumb": ["properties", p], "metadata": draw(metadata_values)} for p in props],
+    }
+    if draw(st.booleans()):
+        item["key_properties"] = draw(st.lists(st.sampled_from(props), max_size=2))
+    if draw(st.booleans()):
+        item["x-unknown"] = draw(s.json_values)
+    return item
+
+
+@settings(max_examples=60, deadline=None)
+@given(entries=st.lists(singer_entries(), max_size=3))
+def test_singer_catalog_parse_serialize_round_trip(entries: list[dict[str, Any]]) -> None:
+    raw = {"streams": entries}
+    catalog = load_singer_catalog(raw)
+    assert catalog.to_dict() == raw
+    assert load_singer_catalog(catalog.to_dict()) == catalog
