@@ -5,7 +5,12 @@ on the same input:
 
 - floor: a bare loop that parses each line with orjson and writes one orjson line back;
 - ours, in-process: ``dativo_protocol.airbyte.pipe.airbyte_to_singer``;
-- ours, CLI: the ``dativo convert --from airbyte --to singer`` console script (start-up included).
+- ours, CLI: the ``dativo convert --from airbyte --to singer`` console script (start-up included);
+- the reverse, Singer -> Airbyte, in-process, against the same floor on the Singer stream.
+
+There is no peer to compare with in the Singer direction's reverse; MeltanoLabs
+tap-airbyte-wrapper (Airbyte -> Singer) needs a Docker image or its own venv per source and is
+not measured here.
 
 Prints records per CPU-second (process CPU time, so a busy shared machine skews it less) and the
 ratio to the floor. Usage: ``python bench/airbyte_convert.py [N]``
@@ -24,7 +29,8 @@ from pathlib import Path
 
 import orjson
 
-from dativo_protocol.airbyte.pipe import airbyte_to_singer
+from dativo_protocol.airbyte.from_singer import SingerToAirbyte
+from dativo_protocol.airbyte.pipe import airbyte_to_singer, singer_to_airbyte
 from dativo_protocol.airbyte.to_singer import AirbyteToSinger
 
 CATALOG = {
@@ -92,6 +98,12 @@ def in_process(data: bytes) -> float:
     return time.process_time() - start
 
 
+def reverse(singer: bytes) -> float:
+    start = time.process_time()
+    singer_to_airbyte(io.BytesIO(singer), io.BytesIO(), SingerToAirbyte())
+    return time.process_time() - start
+
+
 def cli(data: bytes) -> float:
     exe = Path(sys.executable).parent / "dativo"
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,6 +128,10 @@ def main() -> None:
     base = min(floor(data) for _ in range(3))
     ours = min(in_process(data) for _ in range(3))
     whole = min(cli(data) for _ in range(2))
+    singer = io.BytesIO()
+    airbyte_to_singer(io.BytesIO(data), singer, AirbyteToSinger(CATALOG))
+    singer_floor = min(floor(singer.getvalue()) for _ in range(3))
+    back = min(reverse(singer.getvalue()) for _ in range(3))
     print(f"records: {n:,}  input: {len(data) / 1e6:.1f} MB")
     print(f"floor (orjson loads+dumps loop): {n / base:>10,.0f} rec/s")
     print(
@@ -123,6 +139,12 @@ def main() -> None:
     )
     print(
         f"dativo convert, console script:  {n / whole:>10,.0f} rec/s  ratio to floor {base / whole:.2f}"
+    )
+
+    print(f"singer -> airbyte floor:         {n / singer_floor:>10,.0f} rec/s")
+    print(
+        f"singer -> airbyte, in-process:   {n / back:>10,.0f} rec/s  "
+        f"ratio to floor {singer_floor / back:.2f}"
     )
 
 
