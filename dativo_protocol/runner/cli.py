@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "discover": "dativo_protocol.runner.commands.lifecycle_cmds:discover_command",
     "install": "dativo_protocol.runner.commands.lifecycle_cmds:install_command",
     "map": "dativo_protocol.runner.commands.map:command",
+    "validate": "dativo_protocol.runner.commands.validate:command",
 }
 
 
