@@ -219,9 +219,11 @@ def test_converted_state_resumes_the_source(first_run: FirstRun) -> None:
 
 
 def test_converted_stream_passes_dativo_validate(first_run: FirstRun) -> None:
-    from dativo_protocol.runner.cli import COMMANDS
-
-    if "validate" not in COMMANDS:  # pragma: no cover - until branch core-stream is on main
-        pytest.skip("dativo validate is not on this branch yet")
     proc = run_script("dativo", "--json", "validate", "-", input=first_run.converted.stdout)
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    summary = codec.loads(proc.stdout)
+    assert summary["valid"] is True
+    assert {name: s["records"] for name, s in summary["streams"].items()} == dict.fromkeys(
+        SELECTED, COUNT
+    )
+    assert summary["states"] == len([m for m in first_run.airbyte if m["type"] == "STATE"])
