@@ -101,15 +101,19 @@ def first_run(peer: Any, tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
     singer = singer.model_copy(
         update={
             "streams": [
-                with_metadata(
-                    e, {(): {"replication-method": "INCREMENTAL", "replication-key": "updated_at"}}
-                )
+                with_metadata(e, {(): {"replication-method": "INCREMENTAL"}})
                 for e in singer.streams
             ]
         }
     )
     configured = configured_from_singer(singer)
     assert [c.stream.name for c in configured.streams] == list(SELECTED)
+    for stream in configured.streams:  # keys and cursor are spelled out for the source
+        assert (stream.sync_mode, stream.cursor_field, stream.primary_key) == (
+            "incremental",
+            ["updated_at"],
+            [["id"]],
+        )
     catalog_path = work / "configured.json"
     catalog_path.write_bytes(codec.dumps(configured.to_dict()))
 
