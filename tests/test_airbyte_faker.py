@@ -231,3 +231,20 @@ def test_converted_stream_passes_dativo_validate(first_run: FirstRun) -> None:
         SELECTED, COUNT
     )
     assert summary["states"] == len([m for m in first_run.airbyte if m["type"] == "STATE"])
+
+
+def test_converted_stream_converts_back_to_the_source_messages(first_run: FirstRun) -> None:
+    back = run_script(
+        "dativo",
+        "convert",
+        "--from",
+        "singer",
+        "--to",
+        "airbyte",
+        "--catalog",
+        first_run.catalog_path,
+        input=first_run.converted.stdout,
+    )
+    assert back.returncode == 0, back.stderr.decode()
+    expected = [m for m in first_run.airbyte if m["type"] in ("RECORD", "STATE")]
+    assert [codec.loads(line) for line in back.stdout.splitlines()] == expected
