@@ -329,6 +329,8 @@ class AirbyteToSinger:
                 exc.line = lineno
                 raise
             raise ProtocolError("invalid RECORD", line=lineno)  # pragma: no cover
+        if namespace is not None and not isinstance(namespace, str):
+            raise ProtocolError("RECORD 'namespace' must be a string or null", line=lineno)
         info = self._streams.get((name, namespace))
         if info is None:
             info = self._unknown_stream(name, namespace, lineno)
