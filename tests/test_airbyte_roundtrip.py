@@ -187,7 +187,7 @@ junk_payloads = st.dictionaries(
 
 @st.composite
 def junk_messages(draw: Any) -> dict[str, Any]:
-    message = draw(junk_payloads)
+    message: dict[str, Any] = draw(junk_payloads)
     message["type"] = draw(
         st.sampled_from(
             ["RECORD", "STATE", "SCHEMA", "LOG", "TRACE", "CONTROL", "CATALOG", "BATCH", "X"]
