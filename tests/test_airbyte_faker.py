@@ -85,7 +85,7 @@ class FirstRun:
 @pytest.fixture(scope="module")
 def first_run(peer: Any, tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
     work = tmp_path_factory.mktemp("faker")
-    faker = Faker(peer("airbyte-faker", FAKER) / "source-faker", work)
+    faker = Faker(peer("faker", FAKER) / "source-faker", work)
     config_path = work / "config.json"
     config_path.write_bytes(codec.dumps(CONFIG))
 
