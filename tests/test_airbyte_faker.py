@@ -223,6 +223,7 @@ def test_converted_state_resumes_the_source(first_run: FirstRun) -> None:
 
 
 def test_converted_stream_passes_dativo_validate(first_run: FirstRun) -> None:
+    """Issue 2's "done when": a real Airbyte source's stream, converted, is valid Singer."""
     proc = run_script("dativo", "--json", "validate", "-", input=first_run.converted.stdout)
     assert proc.returncode == 0, proc.stderr.decode()[-2000:]
     summary = codec.loads(proc.stdout)
