@@ -276,7 +276,10 @@ class AirbyteToSinger:
         elif isinstance(message, AirbyteControl):
             self._control(message)
         elif isinstance(message, AirbyteCatalogMessage):
-            self.add_catalog(message.catalog)
+            try:
+                self.add_catalog(message.catalog)
+            except ConfigError as exc:
+                raise ProtocolError(f"CATALOG message: {exc.message}", line=lineno) from None
         elif isinstance(message, AirbyteSpec | AirbyteConnectionStatus):
             self._log.info(
                 "line %s: %s message ignored in a message stream", lineno, envelope["type"]
