@@ -114,7 +114,10 @@ class StateDocument(BaseModel):
     updated_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_none=True)
+        out = self.model_dump(mode="json")
+        if out.get("updated_at") is None:
+            out.pop("updated_at", None)
+        return out
 
     def to_meltano(self) -> dict[str, Any]:
         """Meltano's shape: ``{"singer_state": <value>}``."""

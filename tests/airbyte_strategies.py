@@ -26,7 +26,9 @@ json_values: st.SearchStrategy[Any] = st.recursive(
 objects = st.dictionaries(st.text(max_size=6), json_values, max_size=4)
 # emitted_at: whole milliseconds (int) or sub-millisecond floats kept to the microsecond
 ms = st.integers(0, 253402300799999)  # up to 9999-12-31
-emitted_ats = ms | st.tuples(ms, st.integers(1, 999).filter(lambda u: u % 1000)).map(
+# floats are exact to the microsecond below 2**43 ms (year 2248): a double's ulp is then < 1 µs
+float_ms = st.integers(0, 2**43 - 1)
+emitted_ats = ms | st.tuples(float_ms, st.integers(1, 999)).map(
     lambda t: float(f"{t[0]}.{t[1]:03d}")
 )
 extras = st.dictionaries(st.sampled_from(["meta", "x_unknown", "id"]), json_values, max_size=2)

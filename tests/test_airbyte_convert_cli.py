@@ -305,3 +305,43 @@ def test_usage_errors(run_cli: RunCli, catalog_file: Path) -> None:
         input=b"",
     )
     assert wrong.returncode == ExitCode.USAGE
+
+
+def test_secrets_from_config_and_rotated_tokens_are_masked_on_stderr(
+    run_cli: RunCli, catalog_file: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "source-config.json"
+    config.write_bytes(codec.dumps({"api_key": CANARY, "start_date": "2024-01-01"}))
+    rotated = "rotated-t0ken-5d1e0a"
+    control = {
+        "type": "CONTROL",
+        "control": {
+            "type": "CONNECTOR_CONFIG",
+            "emitted_at": 1.0,
+            "connectorConfig": {"config": {"access_token": rotated}},
+        },
+    }
+
+    def log(text: str) -> dict[str, Any]:
+        return {"type": "LOG", "log": {"level": "WARN", "message": text}}
+
+    stream = lines(
+        log(f"calling with key {CANARY}"), control, log(f"refreshed: {rotated}"), record(1)
+    )
+    args = [
+        "--from",
+        "airbyte",
+        "--to",
+        "singer",
+        "--catalog",
+        catalog_file,
+        "--secrets-from",
+        config,
+    ]
+    proc = run_cli("dativo", "convert", *args, input=stream)
+    assert proc.returncode == 0, proc.stderr.decode()
+    err = proc.stderr.decode()
+    assert "calling with key ***" in err
+    assert "refreshed: ***" in err
+    assert_no_secret(CANARY, proc.stdout, proc.stderr)
+    assert_no_secret(rotated, proc.stdout, proc.stderr)

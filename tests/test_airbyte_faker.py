@@ -85,7 +85,7 @@ class FirstRun:
 @pytest.fixture(scope="module")
 def first_run(peer: Any, tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
     work = tmp_path_factory.mktemp("faker")
-    faker = Faker(peer("airbyte-faker", FAKER) / "source-faker", work)
+    faker = Faker(peer("faker", FAKER) / "source-faker", work)
     config_path = work / "config.json"
     config_path.write_bytes(codec.dumps(CONFIG))
 
@@ -101,15 +101,19 @@ def first_run(peer: Any, tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
     singer = singer.model_copy(
         update={
             "streams": [
-                with_metadata(
-                    e, {(): {"replication-method": "INCREMENTAL", "replication-key": "updated_at"}}
-                )
+                with_metadata(e, {(): {"replication-method": "INCREMENTAL"}})
                 for e in singer.streams
             ]
         }
     )
     configured = configured_from_singer(singer)
     assert [c.stream.name for c in configured.streams] == list(SELECTED)
+    for stream in configured.streams:  # keys and cursor are spelled out for the source
+        assert (stream.sync_mode, stream.cursor_field, stream.primary_key) == (
+            "incremental",
+            ["updated_at"],
+            [["id"]],
+        )
     catalog_path = work / "configured.json"
     catalog_path.write_bytes(codec.dumps(configured.to_dict()))
 
@@ -220,10 +224,28 @@ def test_converted_state_resumes_the_source(first_run: FirstRun) -> None:
 
 def test_converted_stream_passes_dativo_validate(first_run: FirstRun) -> None:
     """Issue 2's "done when": a real Airbyte source's stream, converted, is valid Singer."""
-    res = run_script("dativo", "--json", "validate", "-", input=first_run.converted.stdout)
-    assert res.returncode == 0, res.stderr.decode()[-2000:]
-    report = codec.loads(res.stdout)
-    assert set(report["streams"]) == set(SELECTED)
-    records = sum(1 for m in first_run.airbyte if m["type"] == "RECORD")
-    assert sum(s["records"] for s in report["streams"].values()) == records
-    assert report["states"] >= 1
+    proc = run_script("dativo", "--json", "validate", "-", input=first_run.converted.stdout)
+    assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    summary = codec.loads(proc.stdout)
+    assert summary["valid"] is True
+    assert {name: s["records"] for name, s in summary["streams"].items()} == dict.fromkeys(
+        SELECTED, COUNT
+    )
+    assert summary["states"] == len([m for m in first_run.airbyte if m["type"] == "STATE"])
+
+
+def test_converted_stream_converts_back_to_the_source_messages(first_run: FirstRun) -> None:
+    back = run_script(
+        "dativo",
+        "convert",
+        "--from",
+        "singer",
+        "--to",
+        "airbyte",
+        "--catalog",
+        first_run.catalog_path,
+        input=first_run.converted.stdout,
+    )
+    assert back.returncode == 0, back.stderr.decode()
+    expected = [m for m in first_run.airbyte if m["type"] in ("RECORD", "STATE")]
+    assert [codec.loads(line) for line in back.stdout.splitlines()] == expected

@@ -138,3 +138,27 @@ def test_trace_error_message_never_uses_internal_message() -> None:
     )
     assert trace.error_message() == "Bad config"
     assert trace.failure_type() == "config_error"
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        {"stream": "s", "data": {}, "emitted_at": 1, "namespace": {"x": 1}},
+        {"stream": ["s"], "data": {}, "emitted_at": 1},
+        {"stream": "s", "data": {}, "emitted_at": None},
+        {"stream": "s", "data": {}},
+        {"stream": "s", "data": {}, "emitted_at": 2**62},
+    ],
+)
+def test_converter_refuses_bad_records_with_their_line(record: dict[str, Any]) -> None:
+    from dativo_protocol.airbyte.to_singer import AirbyteToSinger
+
+    converter = AirbyteToSinger(allow_schemaless=True)
+    converter.feed_line(
+        codec.dumps({"type": "RECORD", "record": {"stream": "s", "data": {}, "emitted_at": 5}}), 1
+    )
+    out: list[bytes] = []
+    with pytest.raises(ProtocolError) as info:
+        converter.convert_lines([codec.dumps({"type": "RECORD", "record": record})], 9, out)
+    assert info.value.line == 9
+    assert out == []

@@ -7,6 +7,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dativo_protocol import codec
 from dativo_protocol.airbyte import mapping
 from dativo_protocol.airbyte.from_singer import SingerToAirbyte
 from dativo_protocol.airbyte.to_singer import AirbyteToSinger
@@ -79,6 +80,10 @@ def test_airbyte_to_singer_to_airbyte_is_identity(
             singer.append(converted)
             out.extend(back.feed(converted, len(singer)))
     assert out == messages
+    # the batch hot path (``dativo convert``) gives the same Singer messages as ``feed``
+    batch: list[bytes] = []
+    AirbyteToSinger(catalog).convert_lines([codec.dumps(m) for m in messages], 1, batch)
+    assert [codec.loads(line) for line in batch] == singer
     # every stream's SCHEMA comes right before its first record, once
     announced: set[str] = set()
     for converted in singer:
@@ -148,3 +153,64 @@ def test_singer_to_airbyte_to_singer_is_identity(messages: list[dict[str, Any]])
     for lineno, message in enumerate(airbyte, 1):
         out.extend(back.feed(message, lineno))
     assert out == messages
+
+
+junk_payloads = st.dictionaries(
+    st.sampled_from(
+        [
+            "stream",
+            "data",
+            "record",
+            "emitted_at",
+            "namespace",
+            "state",
+            "value",
+            "schema",
+            "key_properties",
+            "bookmark_properties",
+            "time_extracted",
+            "type",
+            "log",
+            "trace",
+            "control",
+            "catalog",
+            "streams",
+            "global",
+            "stream_descriptor",
+            "airbyte_state",
+        ]
+    ),
+    s.json_values,
+    max_size=5,
+)
+
+
+@st.composite
+def junk_messages(draw: Any) -> dict[str, Any]:
+    message: dict[str, Any] = draw(junk_payloads)
+    message["type"] = draw(
+        st.sampled_from(
+            ["RECORD", "STATE", "SCHEMA", "LOG", "TRACE", "CONTROL", "CATALOG", "BATCH", "X"]
+        )
+    )
+    for key in ("record", "state", "log", "trace", "control", "catalog"):
+        if draw(st.booleans()):
+            message[key] = draw(junk_payloads)
+    if draw(st.booleans()) and isinstance(message.get("state"), dict):
+        message["value"] = {"airbyte_state": [message["state"]]}
+    return message
+
+
+@settings(max_examples=100, deadline=None)
+@given(messages=st.lists(junk_messages(), max_size=5))
+def test_converters_raise_only_dativo_errors_on_junk(messages: list[dict[str, Any]]) -> None:
+    from dativo_protocol.errors import DativoError
+
+    lines_named: list[tuple[int | None, int]] = []
+    for converter in (AirbyteToSinger(allow_schemaless=True), SingerToAirbyte()):
+        for lineno, message in enumerate(messages, 1):
+            try:
+                converter.feed(message, lineno)
+            except DativoError as exc:
+                lines_named.append((exc.line, lineno))
+    assert all(got == want for got, want in lines_named)

@@ -18,7 +18,7 @@ from dativo_protocol.catalog.convert import (
     configured_from_singer,
     singer_from_airbyte,
 )
-from dativo_protocol.catalog.select import matching_streams, select
+from dativo_protocol.catalog.select import matching_streams, select, with_metadata
 from dativo_protocol.catalog.singer import SingerCatalog, load_singer_catalog
 from dativo_protocol.errors import ConfigError
 from tests import airbyte_strategies as s
@@ -229,3 +229,63 @@ def test_invalid_catalogs_are_config_errors() -> None:
         )
     with pytest.raises(ConfigError, match="tap_stream_id"):
         load_singer_catalog({"streams": [{"stream": "a", "schema": {}}]})
+
+
+metadata_values = st.dictionaries(
+    st.sampled_from(
+        ["inclusion", "selected", "selected-by-default", "replication-method", "x-other"]
+    ),
+    s.scalars,
+    max_size=3,
+)
+
+
+@st.composite
+def singer_entries(draw: Any) -> dict[str, Any]:
+    props = draw(st.lists(s.names, min_size=1, max_size=3, unique=True))
+    item: dict[str, Any] = {
+        "tap_stream_id": draw(s.names),
+        "stream": draw(s.names),
+        "schema": {"type": "object", "properties": {p: {"type": "string"} for p in props}},
+        "metadata": [{"breadcrumb": [], "metadata": draw(metadata_values)}]
+        + [{"breadcrumb": ["properties", p], "metadata": draw(metadata_values)} for p in props],
+    }
+    if draw(st.booleans()):
+        item["key_properties"] = draw(st.lists(st.sampled_from(props), max_size=2))
+    if draw(st.booleans()):
+        item["x-unknown"] = draw(s.json_values)
+    return item
+
+
+@settings(max_examples=60, deadline=None)
+@given(entries=st.lists(singer_entries(), max_size=3))
+def test_singer_catalog_parse_serialize_round_trip(entries: list[dict[str, Any]]) -> None:
+    raw = {"streams": entries}
+    catalog = load_singer_catalog(raw)
+    assert catalog.to_dict() == raw
+    assert load_singer_catalog(catalog.to_dict()) == catalog
+
+
+def test_configured_catalog_from_a_discovered_catalog_spells_out_keys_and_cursor() -> None:
+    stream = {
+        "name": "users",
+        "json_schema": {"type": "object", "properties": {"id": {}, "updated": {}}},
+        "supported_sync_modes": ["full_refresh", "incremental"],
+        "source_defined_cursor": True,
+        "default_cursor_field": ["updated"],
+        "source_defined_primary_key": [["id"]],
+    }
+    singer = select(singer_from_airbyte(load_airbyte_catalog({"streams": [stream]})), ["users"])
+    incremental = singer.model_copy(
+        update={
+            "streams": [
+                with_metadata(singer.streams[0], {(): {"replication-method": "INCREMENTAL"}})
+            ]
+        }
+    )
+    (configured,) = configured_from_singer(incremental).streams
+    assert configured.sync_mode == "incremental"
+    assert configured.cursor_field == ["updated"]  # tap-airbyte-wrapper leaves these unset
+    assert configured.primary_key == [["id"]]
+    (full,) = configured_from_singer(singer).streams
+    assert (full.sync_mode, full.cursor_field, full.primary_key) == ("full_refresh", None, [["id"]])

@@ -137,3 +137,11 @@ def test_accumulator_keeps_latest_per_stream_most_recent_last() -> None:
         acc.update({"type": "STREAM"})
     with pytest.raises(StateError):
         airbyte_states_from_file_value([1, 2])
+
+
+@settings(max_examples=60, deadline=None)
+@given(value=s.json_values | bookmark_states, stamp=st.none() | st.just("2024-01-01T00:00:00Z"))
+def test_state_document_round_trips(value: Any, stamp: str | None) -> None:
+    doc = st8.StateDocument(singer_state=value, updated_at=stamp)
+    assert st8.load_state_document(doc.to_dict()) == doc
+    assert st8.load_state_document(doc.to_meltano()).singer_state == value

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dativo_protocol.airbyte import mapping
-from dativo_protocol.airbyte.messages import JSONDict, Number, StreamDescriptor
+from dativo_protocol.airbyte.messages import AirbyteState, JSONDict, Number, StreamDescriptor
 from dativo_protocol.airbyte.state import StateAccumulator, StateKey, airbyte_states, state_key
 from dativo_protocol.catalog.airbyte import (
     AirbyteCatalog,
@@ -195,6 +195,10 @@ class SingerToAirbyte:
             raise ProtocolError(exc.message, line=lineno) from None
         changed: list[StateKey] = []
         for payload in payloads:
+            try:
+                AirbyteState.from_dict(payload)
+            except ProtocolError as exc:
+                raise ProtocolError(f"invalid Airbyte state: {exc.message}", line=lineno) from None
             before = self._state.get(_key(payload, lineno))
             if before != payload:
                 try:

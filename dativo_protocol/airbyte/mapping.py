@@ -40,6 +40,8 @@ def time_extracted_to_emitted_at(value: str) -> Number:
     Whole milliseconds come back as an int (the protocol's type), sub-millisecond precision
     as a float. Raises ``ValueError`` on a malformed timestamp.
     """
+    if value.endswith("z"):
+        value = value[:-1] + "Z"
     moment = datetime.fromisoformat(value)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)

@@ -14,7 +14,13 @@ from dativo_protocol import codec
 from dativo_protocol.airbyte.from_singer import SingerToAirbyte
 from dativo_protocol.airbyte.to_singer import AirbyteToSinger
 from dativo_protocol.errors import TruncatedStreamError
-from dativo_protocol.jsonl import DEFAULT_MAX_LINE_BYTES, LineReader, MessageReader, MessageWriter
+from dativo_protocol.jsonl import (
+    DEFAULT_MAX_LINE_BYTES,
+    MESSAGE_CHUNK_BYTES,
+    LineReader,
+    MessageReader,
+    MessageWriter,
+)
 
 
 @dataclass
@@ -36,39 +42,31 @@ def airbyte_to_singer(
     Lines that are not Airbyte messages are skipped (the protocol allows them), except a final
     line without newline that is not JSON: the stream was cut short (``TruncatedStreamError``).
     """
-    writer = MessageWriter(sink)
     summary = Summary()
-    reader = LineReader(source, max_line_bytes=max_line_bytes)
-    pretty = _PrettyJoiner(max_line_bytes)
+    # 1 MiB blocks keep a batch's lines and its output in the CPU cache
+    reader = LineReader(source, max_line_bytes=max_line_bytes, chunk_bytes=MESSAGE_CHUNK_BYTES)
+    out: list[bytes] = []
     try:
         for first, lines, terminated in reader.batches():
-            for lineno, raw in enumerate(lines, first):
-                if not raw or raw.isspace():
-                    continue
-                if not terminated and not _is_json(raw):
-                    raise TruncatedStreamError(
-                        "the last line has no newline and is not valid JSON: the stream looks "
-                        "truncated",
-                        line=lineno,
-                    )
-                line = pretty.feed(raw, lineno)
-                if line is None:
-                    continue
-                for message in converter.feed_line(line, pretty.first_line or lineno):
-                    writer.write(message)
-                    if message["type"] == "STATE":
-                        summary.states += 1
-                        writer.flush()
-        if pretty.pending:
-            raise TruncatedStreamError(
-                "the stream ended inside a pretty-printed message", line=pretty.first_line
-            )
+            if not terminated and not converter.in_pretty_message and not _is_json(lines[-1]):
+                raise TruncatedStreamError(
+                    "the last line has no newline and is not valid JSON: the stream looks "
+                    "truncated",
+                    line=first + len(lines) - 1,
+                )
+            states = converter.convert_lines(lines, first, out)
+            sink.write(b"".join(out))
+            out.clear()
+            if states:  # a target downstream may commit up to this STATE: hand it over now
+                summary.states += states
+                sink.flush()
         for message in converter.finish():
-            writer.write(message)
+            out.append(codec.dumps_line(message))
     finally:
+        sink.write(b"".join(out))  # what was converted before an error
+        sink.flush()
         summary.lines = reader.lines_read
-        summary.records = dict(converter.counts)
-        writer.flush()
+        summary.records = converter.counts
     return summary
 
 
@@ -95,39 +93,6 @@ def singer_to_airbyte(
         summary.records = dict(converter.counts)
         writer.flush()
     return summary
-
-
-class _PrettyJoiner:
-    """Joins a pretty-printed message (older CDKs: a line ``{``, indented lines, a line ``}``)
-    back into one line; every other line passes through unchanged."""
-
-    __slots__ = ("_limit", "_parts", "_size", "first_line")
-
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
-        self._parts: list[bytes] = []
-        self._size = 0
-        self.first_line: int | None = None
-
-    @property
-    def pending(self) -> bool:
-        return bool(self._parts)
-
-    def feed(self, line: bytes, lineno: int) -> bytes | None:
-        stripped = line.rstrip()
-        if not self._parts:
-            self.first_line = None
-            if stripped != b"{":
-                return line
-            self.first_line = lineno
-        self._parts.append(line)
-        self._size += len(line)
-        if stripped == b"}" or self._size > self._limit:
-            joined = b"\n".join(self._parts)
-            self._parts.clear()
-            self._size = 0
-            return joined
-        return None
 
 
 def _is_json(line: bytes) -> bool:

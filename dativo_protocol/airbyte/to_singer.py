@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from dativo_protocol import codec
 from dativo_protocol.airbyte import mapping
 from dativo_protocol.airbyte.messages import (
     AirbyteCatalogMessage,
@@ -53,7 +54,12 @@ from dativo_protocol.errors import (
     ConnectorError,
     ProtocolError,
     RecordBeforeSchemaError,
+    TruncatedStreamError,
 )
+
+_loads = codec.loads
+_dumps_line = codec.dumps_line
+_JSONDecodeError = codec.JSONDecodeError
 
 #: the logger that carries the source's own LOG messages to stderr
 SOURCE_LOGGER = "dativo.source"
@@ -73,6 +79,7 @@ class _StreamInfo:
     singer_id: str
     schema_message: JSONDict | None
     announced: bool = False
+    count: int = 0
 
 
 def schema_message(
@@ -115,6 +122,7 @@ class AirbyteToSinger:
         on_control: Callable[[JSONDict], None] | None = None,
         logger: logging.Logger | None = None,
         source_logger: logging.Logger | None = None,
+        max_message_bytes: int = 64 * 1024 * 1024,
     ) -> None:
         self._streams: dict[tuple[str, str | None], _StreamInfo] = {}
         self._allow_schemaless = allow_schemaless
@@ -125,7 +133,12 @@ class AirbyteToSinger:
         self._errors: list[str] = []
         self._last_emitted_at: Number | None = None
         self._last_time = ""
-        self.counts: dict[str, int] = {}
+        self._second = -1  # the epoch second of _second_prefix ("YYYY-MM-DDTHH:MM:SS")
+        self._second_prefix = ""
+        self._pretty: list[bytes] = []  # lines of a pretty-printed message being joined
+        self._pretty_size = 0
+        self._pretty_from: int | None = None
+        self._max_message_bytes = max_message_bytes
         if catalog is not None:
             self.add_catalog(catalog)
 
@@ -150,22 +163,101 @@ class AirbyteToSinger:
         known = self._streams.get(key)
         # an unchanged schema is not announced twice; a changed one before the next record
         announced = known is not None and known.announced and known.schema_message == message
-        self._streams[key] = _StreamInfo(message["stream"], message, announced)
+        count = known.count if known is not None else 0
+        self._streams[key] = _StreamInfo(message["stream"], message, announced, count)
 
     # ------------------------------------------------------------------ feeding
     def feed_line(self, line: bytes, lineno: int | None = None) -> list[JSONDict]:
-        """One stdout line of an Airbyte connector. Non-message lines are ignored (debug log)."""
-        from dativo_protocol import codec
+        """One stdout line of an Airbyte connector. Non-message lines are ignored (debug log).
 
+        A pretty-printed message (older CDKs: a line ``{``, indented lines, a line ``}``) is
+        joined back and converted when its last line arrives.
+        """
+        if self._pretty:
+            return self._pretty_line(line, lineno)
         try:
-            envelope = codec.loads(line)
-        except codec.JSONDecodeError:
-            self._log.debug("line %s: not JSON, ignored (%d bytes)", lineno, len(line))
+            envelope = _loads(line)
+        except _JSONDecodeError:
+            if line.rstrip() == b"{":
+                return self._pretty_line(line, lineno)
+            if line and not line.isspace():
+                self._log.debug("line %s: not JSON, ignored (%d bytes)", lineno, len(line))
             return []
         if not isinstance(envelope, dict) or not isinstance(envelope.get("type"), str):
             self._log.debug("line %s: not an Airbyte message, ignored", lineno)
             return []
         return self.feed(envelope, lineno)
+
+    def convert_lines(self, lines: list[bytes], first: int, out: list[bytes]) -> int:
+        """Convert a batch of lines (numbered from ``first``), appending serialized Singer lines
+        to ``out``; returns how many of them are STATEs. The hot path of ``dativo convert``:
+        a RECORD of an announced stream costs one parse, one dict and one serialization."""
+        loads, dumps, streams = _loads, _dumps_line, self._streams
+        states = 0
+        lineno = first - 1
+        for raw in lines:
+            lineno += 1
+            if self._pretty:
+                messages = self._pretty_line(raw, lineno)
+            else:
+                try:
+                    envelope = loads(raw)
+                except _JSONDecodeError:
+                    messages = self.feed_line(raw, lineno)
+                else:
+                    try:
+                        if envelope["type"] == "RECORD":
+                            payload = envelope["record"]
+                            data = payload["data"]
+                            info = streams[(payload["stream"], payload.get("namespace"))]
+                            if info.announced and type(data) is dict:
+                                emitted_at = payload["emitted_at"]
+                                if emitted_at != self._last_emitted_at:
+                                    self._last_time = self._time(emitted_at, info.singer_id, lineno)
+                                    self._last_emitted_at = emitted_at
+                                info.count += 1
+                                out.append(
+                                    dumps(
+                                        {
+                                            "type": "RECORD",
+                                            "stream": info.singer_id,
+                                            "record": data,
+                                            "time_extracted": self._last_time,
+                                        }
+                                    )
+                                )
+                                continue
+                    except (KeyError, TypeError, IndexError, AttributeError):
+                        pass
+                    if type(envelope) is dict and isinstance(envelope.get("type"), str):
+                        messages = self.feed(envelope, lineno)
+                    else:
+                        self._log.debug("line %s: not an Airbyte message, ignored", lineno)
+                        continue
+            for message in messages:
+                out.append(dumps(message))
+                if message["type"] == "STATE":
+                    states += 1
+        return states
+
+    def _pretty_line(self, line: bytes, lineno: int | None) -> list[JSONDict]:
+        if not self._pretty:
+            self._pretty_from = lineno
+        self._pretty.append(line)
+        self._pretty_size += len(line)
+        if line.rstrip() != b"}" and self._pretty_size <= self._max_message_bytes:
+            return []
+        joined = b"\n".join(self._pretty)
+        self._pretty.clear()
+        self._pretty_size = 0
+        try:
+            envelope = _loads(joined)
+        except _JSONDecodeError:
+            self._log.debug("lines %s-%s: not JSON, ignored", self._pretty_from, lineno)
+            return []
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("type"), str):
+            return []
+        return self.feed(envelope, self._pretty_from)
 
     def feed(self, envelope: Mapping[str, Any], lineno: int | None = None) -> list[JSONDict]:
         """One Airbyte message envelope (a dict) -> the Singer messages it becomes."""
@@ -184,7 +276,10 @@ class AirbyteToSinger:
         elif isinstance(message, AirbyteControl):
             self._control(message)
         elif isinstance(message, AirbyteCatalogMessage):
-            self.add_catalog(message.catalog)
+            try:
+                self.add_catalog(message.catalog)
+            except ConfigError as exc:
+                raise ProtocolError(f"CATALOG message: {exc.message}", line=lineno) from None
         elif isinstance(message, AirbyteSpec | AirbyteConnectionStatus):
             self._log.info(
                 "line %s: %s message ignored in a message stream", lineno, envelope["type"]
@@ -194,12 +289,27 @@ class AirbyteToSinger:
         return []
 
     def finish(self) -> list[JSONDict]:
-        """End of input: raises ``ConnectorError`` if the source reported a TRACE ERROR."""
+        """End of input: raises ``ConnectorError`` if the source reported a TRACE ERROR, and
+        ``TruncatedStreamError`` if the input ended inside a pretty-printed message."""
+        if self._pretty:
+            raise TruncatedStreamError(
+                "the stream ended inside a pretty-printed message", line=self._pretty_from
+            )
         if self._errors:
             first = self._errors[0]
             more = f" (and {len(self._errors) - 1} more)" if len(self._errors) > 1 else ""
             raise ConnectorError(f"the Airbyte source reported an error: {first}{more}")
         return []
+
+    @property
+    def in_pretty_message(self) -> bool:
+        """True while the lines of a pretty-printed message are being joined."""
+        return bool(self._pretty)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        """Records converted so far per Singer stream."""
+        return {i.singer_id: i.count for i in self._streams.values() if i.count}
 
     @property
     def state(self) -> list[JSONDict]:
@@ -222,6 +332,8 @@ class AirbyteToSinger:
                 exc.line = lineno
                 raise
             raise ProtocolError("invalid RECORD", line=lineno)  # pragma: no cover
+        if namespace is not None and not isinstance(namespace, str):
+            raise ProtocolError("RECORD 'namespace' must be a string or null", line=lineno)
         info = self._streams.get((name, namespace))
         if info is None:
             info = self._unknown_stream(name, namespace, lineno)
@@ -241,19 +353,25 @@ class AirbyteToSinger:
                 "time_extracted": self._last_time,
             }
         )
-        self.counts[info.singer_id] = self.counts.get(info.singer_id, 0) + 1
+        info.count += 1
         return out
 
-    @staticmethod
-    def _time(emitted_at: Any, stream: str, lineno: int | None) -> str:
+    def _time(self, emitted_at: Any, stream: str, lineno: int | None) -> str:
+        if type(emitted_at) is int and emitted_at >= 0:
+            second, millis = divmod(emitted_at, 1000)
+            if second == self._second:  # same second as the last one: only the millis change
+                return f"{self._second_prefix}.{millis:03d}000Z"
         if isinstance(emitted_at, bool) or not isinstance(emitted_at, int | float):
             raise ProtocolError("RECORD needs a numeric 'emitted_at'", stream=stream, line=lineno)
         try:
-            return mapping.emitted_at_to_time_extracted(emitted_at)
+            text = mapping.emitted_at_to_time_extracted(emitted_at)
         except (OverflowError, ValueError):
             raise ProtocolError(
                 "RECORD 'emitted_at' is out of range", stream=stream, line=lineno
             ) from None
+        if type(emitted_at) is int and emitted_at >= 0:
+            self._second, self._second_prefix = emitted_at // 1000, text[:19]
+        return text
 
     def _unknown_stream(self, name: str, namespace: Any, lineno: int | None) -> _StreamInfo:
         if namespace is not None and not isinstance(namespace, str):

@@ -166,26 +166,34 @@ def airbyte_from_singer(catalog: SingerCatalog) -> AirbyteCatalog:
 
 
 def configured_from_singer(catalog: SingerCatalog) -> ConfiguredAirbyteCatalog:
-    """The selected streams of a Singer catalog as an Airbyte configured catalog."""
+    """The selected streams of a Singer catalog as an Airbyte configured catalog.
+
+    ``primary_key`` is always set from the key properties and ``cursor_field`` from the
+    replication key (an incremental stream without one uses its first valid replication key), so
+    the source reads with exactly the keys the Singer side sees. A catalog that came from an
+    Airbyte configured catalog (:func:`singer_from_airbyte`) converts back to it exactly.
+    """
     streams = []
     for entry in catalog.selected():
         md = entry.stream_metadata
+        extra = md.get(EXTRA_KEY) or {}
+        from_configured = "configured" in extra
         stream = airbyte_stream_from_singer(entry)
-        rest = dict((md.get(EXTRA_KEY) or {}).get("configured") or {})
+        rest = dict(extra.get("configured") or {})
         method = entry.get_replication_method() or "FULL_TABLE"
-        fields: dict[str, Any] = {
-            "stream": stream,
-            "sync_mode": METHOD_TO_SYNC.get(method, "full_refresh"),
-        }
-        key = entry.get_replication_key()
-        if key:
-            fields["cursor_field"] = mapping.property_to_path(key, entry.schema_)
-        if "table-key-properties" in md and "source_defined_primary_key" in (
-            md.get(EXTRA_KEY) or {}
-        ):
-            fields["primary_key"] = mapping.properties_to_paths(
-                md["table-key-properties"], entry.schema_
-            )
+        sync_mode = METHOD_TO_SYNC.get(method, "full_refresh")
+        fields: dict[str, Any] = {"stream": stream, "sync_mode": sync_mode}
+        cursor = entry.get_replication_key()
+        if not cursor and not from_configured and sync_mode == "incremental":
+            cursor = next(iter(entry.valid_replication_keys()), None)
+        if cursor:
+            fields["cursor_field"] = mapping.property_to_path(cursor, entry.schema_)
+        keys = entry.get_key_properties()
+        if from_configured:
+            if "table-key-properties" in md and "source_defined_primary_key" in extra:
+                fields["primary_key"] = mapping.properties_to_paths(keys, entry.schema_)
+        elif keys:
+            fields["primary_key"] = mapping.properties_to_paths(keys, entry.schema_)
         rest.setdefault("destination_sync_mode", "append")
         streams.append(ConfiguredAirbyteStream.model_validate({**rest, **fields}))
     return ConfiguredAirbyteCatalog(streams=streams)

@@ -13,6 +13,7 @@ import click
 
 from dativo_protocol import codec
 from dativo_protocol.errors import ConfigError, UsageError
+from dativo_protocol.redact import collect_secrets
 from dativo_protocol.runner.context import AppContext
 from dativo_protocol.runner.output import Output
 
@@ -50,6 +51,14 @@ PROTOCOLS = click.Choice(["airbyte", "singer"], case_sensitive=False)
     type=click.Path(dir_okay=False, path_type=Path),
     help="singer->airbyte: write the configured Airbyte catalog built from the SCHEMA messages.",
 )
+@click.option(
+    "--secrets-from",
+    "secret_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A connector config (JSON) whose secret values are masked in everything printed on "
+    "stderr (the source's LOG and TRACE messages included). Repeatable.",
+)
 @click.argument("input_file", default="-", type=click.Path(allow_dash=True, dir_okay=False))
 @click.pass_obj
 def command(
@@ -61,6 +70,7 @@ def command(
     control_out: Path | None,
     allow_schemaless: bool,
     catalog_out: Path | None,
+    secret_files: tuple[Path, ...],
     input_file: str,
 ) -> None:
     """Convert a message stream (INPUT_FILE or stdin) from one protocol to the other on stdout.
@@ -75,6 +85,10 @@ def command(
     """
     from dativo_protocol.airbyte import pipe
 
+    for path in secret_files:
+        config = _read_json(path, "config")
+        if isinstance(config, dict):
+            app.redactor.add(collect_secrets(config))
     direction = (source.lower(), target.lower())
     output = Output(as_json=app.json_output, redactor=app.redactor)
     logging.getLogger("dativo.source").setLevel(logging.DEBUG if app.verbose > 1 else logging.INFO)
@@ -84,7 +98,7 @@ def command(
             if catalog_out is not None:
                 raise UsageError("--catalog-out is for --from singer --to airbyte")
             summary = pipe.airbyte_to_singer(
-                stream, sink, _to_singer(catalog, state_file, control_out, allow_schemaless)
+                stream, sink, _to_singer(app, catalog, state_file, control_out, allow_schemaless)
             )
         elif direction == ("singer", "airbyte"):
             if state_file or control_out or allow_schemaless:
@@ -127,7 +141,11 @@ def _read_json(path: Path, what: str) -> Any:
 
 
 def _to_singer(
-    catalog: Path | None, state_file: Path | None, control_out: Path | None, schemaless: bool
+    app: AppContext,
+    catalog: Path | None,
+    state_file: Path | None,
+    control_out: Path | None,
+    schemaless: bool,
 ) -> Any:
     from dativo_protocol.airbyte.state import airbyte_states_from_file_value
     from dativo_protocol.airbyte.to_singer import AirbyteToSinger
@@ -135,17 +153,22 @@ def _to_singer(
 
     parsed = load_airbyte_catalog(_read_json(catalog, "catalog")) if catalog else None
     initial = airbyte_states_from_file_value(_read_json(state_file, "state")) if state_file else []
-    on_control = None
-    if control_out is not None:
-        target = control_out
+    log = logging.getLogger("dativo.airbyte")
 
-        def on_control(config: dict[str, Any]) -> None:
-            _write_private(target, config)
-            logging.getLogger("dativo.airbyte").warning(
-                "the source updated its connector config (%d keys); saved to %s",
-                len(config),
-                target,
+    def on_control(config: dict[str, Any]) -> None:
+        app.redactor.add(collect_secrets(config))  # a rotated token is a secret from now on
+        if control_out is None:
+            log.warning(
+                "the source sent an updated connector config (CONTROL CONNECTOR_CONFIG) that "
+                "nobody persists; pass --control-out FILE to keep it"
             )
+            return
+        _write_private(control_out, config)
+        log.warning(
+            "the source updated its connector config (%d keys); saved to %s",
+            len(config),
+            control_out,
+        )
 
     return AirbyteToSinger(
         parsed, initial_state=initial, allow_schemaless=schemaless, on_control=on_control
