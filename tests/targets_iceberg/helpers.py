@@ -21,8 +21,10 @@ USERS = pa.schema(
 )
 
 
-def users_schema(arrow: pa.Schema = USERS, keys: tuple[str, ...] = ("id",)) -> StreamSchema:
-    return StreamSchema(json_schema={}, arrow_schema=arrow, key_properties=keys)
+def users_schema(
+    arrow: pa.Schema = USERS, keys: tuple[str, ...] = ("id",), stream: str = "users"
+) -> StreamSchema:
+    return StreamSchema(stream=stream, json_schema={}, arrow=arrow, key_properties=keys)
 
 
 def users(ids: range | list[int], name: str = "v1") -> pa.RecordBatch:

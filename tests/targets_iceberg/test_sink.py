@@ -69,7 +69,9 @@ def test_upsert_composite_key(tmp_path):
     settings = local_settings(tmp_path, load_method="upsert")
     sink = make_sink(settings)
     sink.open_stream("pairs", users_schema(schema, ("a", "b")))
-    sink.write("pairs", pa.RecordBatch.from_pydict({"a": [1, 1, 2], "b": ["x", "y", "x"], "v": [1, 2, 3]}))
+    sink.write(
+        "pairs", pa.RecordBatch.from_pydict({"a": [1, 1, 2], "b": ["x", "y", "x"], "v": [1, 2, 3]})
+    )
     sink.commit(None)
     sink.write("pairs", pa.RecordBatch.from_pydict({"a": [1, 2], "b": ["y", "y"], "v": [20, 30]}))
     sink.commit(None)
@@ -127,7 +129,9 @@ def test_schema_evolution_adds_columns_and_widens(tmp_path):
     wide = pa.schema([("id", pa.int64()), ("score", pa.int64()), ("extra", pa.string())])
     sink = make_sink(settings)
     sink.open_stream("s", users_schema(wide))
-    sink.write("s", pa.RecordBatch.from_pydict({"id": [2], "score": [2**40], "extra": ["x"]}, schema=wide))
+    sink.write(
+        "s", pa.RecordBatch.from_pydict({"id": [2], "score": [2**40], "extra": ["x"]}, schema=wide)
+    )
     sink.commit(None)
     table = open_catalog(settings).load_table(("singer", "s"))
     ids = {f.name: f.field_id for f in table.schema().fields}
@@ -165,7 +169,9 @@ def test_upsert_without_keys_is_a_config_error(tmp_path):
 def test_partition_and_sort_from_config(tmp_path):
     settings = local_settings(
         tmp_path,
-        streams={"users": {"partition_by": ["day(updated_at)", "bucket(4, id)"], "sort_by": ["id desc"]}},
+        streams={
+            "users": {"partition_by": ["day(updated_at)", "bucket(4, id)"], "sort_by": ["id desc"]}
+        },
     )
     sink = make_sink(settings)
     sink.open_stream("users", users_schema())
@@ -215,6 +221,46 @@ def test_unrelated_arrow_types_are_mapped(tmp_path):
     settings = local_settings(tmp_path)
     sink = make_sink(settings)
     sink.open_stream("t", users_schema(schema))
-    sink.write("t", pa.RecordBatch.from_pydict({"id": [1], "ts": pa.array([1_000], pa.timestamp("ns", tz="UTC")), "n": [None]}, schema=schema))
+    sink.write(
+        "t",
+        pa.RecordBatch.from_pydict(
+            {"id": [1], "ts": pa.array([1_000], pa.timestamp("ns", tz="UTC")), "n": [None]},
+            schema=schema,
+        ),
+    )
     sink.commit(None)
     assert rows(settings, "t")[0]["id"] == 1
+
+
+def test_multi_table_checkpoint_interrupted_recovers_the_previous_state(tmp_path, monkeypatch):
+    from dativo_targets.iceberg import sink as sink_module
+
+    settings = local_settings(tmp_path)
+    sink = make_sink(settings)
+    sink.open_stream("a", users_schema(stream="a"))
+    sink.open_stream("b", users_schema(stream="b"))
+    sink.write("a", users([1]))
+    sink.write("b", users([1]))
+    sink.commit({"n": 1})
+    sink.write("a", users([2]))
+    sink.write("b", users([2]))
+    calls = []
+    real = sink_module.IcebergSink._commit_stream
+
+    def die_on_second_table(self, stream, data, props):
+        calls.append(stream.name)
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the process dies between the two table commits
+        return real(self, stream, data, props)
+
+    monkeypatch.setattr(sink_module.IcebergSink, "_commit_stream", die_on_second_table)
+    with pytest.raises(KeyboardInterrupt):
+        sink.commit({"n": 2})
+    assert calls == ["a", "b"]
+    catalog = open_catalog(settings)
+    assert (
+        catalog.load_table(("singer", "a")).current_snapshot().summary["dativo.state"] == '{"n":2}'
+    )
+    # table b never got checkpoint 2: the safe state is the previous one
+    assert recover_state(catalog, "singer", "default") == {"n": 1}
+    assert recover_state(catalog, "singer", "another-pipeline") is None

@@ -1,16 +1,17 @@
-"""Private stand-in for the kit's ``StreamSchema`` until branch target-parquet lands. Delete on merge."""
+"""Private stand-in for ``dativo_targets.kit.sink.StreamSchema`` until the kit lands. Delete on merge."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
 class StreamSchema:
+    stream: str
     json_schema: Mapping[str, Any]
-    arrow_schema: Any  # pyarrow.Schema
-    key_properties: Sequence[str] = ()
-    bookmark_properties: Sequence[str] = ()
-    notes: Mapping[str, str] = field(default_factory=dict)
+    arrow: Any  # pyarrow.Schema
+    notes: tuple[Any, ...] = ()
+    key_properties: tuple[str, ...] = ()
+    bookmark_properties: tuple[str, ...] = field(default=())

@@ -80,10 +80,10 @@ class IcebergSink:
             )
         known = self._streams.get(stream)
         if known is not None:
-            evolve(known.table, schema.arrow_schema, keys, stream)
+            evolve(known.table, schema.arrow, keys, stream)
             known.keys = keys
             return
-        table = self._load_or_create(stream, schema.arrow_schema, keys)
+        table = self._load_or_create(stream, schema.arrow, keys)
         self._streams[stream] = _Stream(
             stream=stream,
             name=self.settings.table_name(stream),
