@@ -28,8 +28,10 @@ def test_append_commits_one_snapshot_per_checkpoint_with_state(tmp_path):
     table = open_catalog(settings).load_table(("singer", "users"))
     snaps = table.metadata.snapshots
     assert len(snaps) == 2
-    assert snaps[-1].summary["dativo.state"] == '{"bookmarks":{"users":6}}'
-    assert snaps[-1].summary["dativo.checkpoint"] == "2"
+    summary = snaps[-1].summary
+    assert summary is not None
+    assert summary["dativo.state"] == '{"bookmarks":{"users":6}}'
+    assert summary["dativo.checkpoint"] == "2"
     assert recover_state(open_catalog(settings), "singer", "default") == {"bookmarks": {"users": 6}}
 
 
