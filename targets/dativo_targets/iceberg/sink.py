@@ -249,13 +249,15 @@ class IcebergSink:
         stream.pending.clear()
         stream.commits += 1
         log.info(
-            "committed %d rows to %s in %.0f ms (%d files added, %d removed, %d rows rewritten)",
+            "committed %d rows to %s in %.0f ms (%d files added, %d removed, %d rows rewritten, "
+            "metadata %d bytes)",
             rows,
             stream.name,
             (time.perf_counter() - started) * 1000,
             len(changes.added),
             len(changes.removed),
             changes.rows_rewritten,
+            _metadata_size(stream.table),
         )
         every = self.settings.expire_snapshots_every
         if every and stream.commits % every == 0:
@@ -287,3 +289,11 @@ def _delete_quietly(table: Table, changes: FileChanges) -> None:
     for data_file in changes.added:
         with contextlib.suppress(Exception):  # best effort: an orphan file is harmless
             table.io.delete(data_file.file_path)
+
+
+def _metadata_size(table: Table) -> int:
+    """Bytes of the table's current metadata.json (what every commit rewrites)."""
+    try:
+        return len(table.io.new_input(table.metadata_location))
+    except Exception:  # noqa: BLE001 - only for the log line
+        return -1
