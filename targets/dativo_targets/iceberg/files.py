@@ -36,8 +36,12 @@ class FileChanges:
         return bool(self.added or self.removed)
 
 
-def write_data_files(table: Table, txn: Transaction, data: pa.Table) -> list[DataFile]:
-    """Write ``data`` as Parquet data files of ``table`` (partitioned per its spec); not committed."""
+def write_data_files(table: Table, data: pa.Table) -> list[DataFile]:
+    """Write ``data`` as Parquet data files of ``table`` (partitioned per its spec); not committed.
+
+    Uses ``table.metadata``: call it before staging anything on a transaction of ``table``
+    (``Transaction.table_metadata`` re-applies staged updates with a deep copy on every access).
+    """
     from pyiceberg.io.pyarrow import _dataframe_to_data_files
 
     if data.num_rows == 0:
@@ -45,7 +49,7 @@ def write_data_files(table: Table, txn: Transaction, data: pa.Table) -> list[Dat
     # file names embed the write uuid: a fresh one per call keeps them unique
     return list(
         _dataframe_to_data_files(
-            table_metadata=txn.table_metadata,
+            table_metadata=table.metadata,
             df=data,
             io=table.io,
             write_uuid=uuid.uuid4(),

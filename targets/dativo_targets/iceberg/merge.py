@@ -24,7 +24,7 @@ from .files import FileChanges, write_data_files
 
 if TYPE_CHECKING:
     import pyarrow as pa
-    from pyiceberg.table import Table, Transaction
+    from pyiceberg.table import Table
 
 _ROW = "__dativo_row"
 _KEY_SEPARATOR = "\x1f"
@@ -85,34 +85,36 @@ def _range_filter(data: pa.Table, keys: Sequence[str]) -> Any:
     return expr
 
 
-def merge_changes(
-    table: Table, txn: Transaction, data: pa.Table, keys: Sequence[str]
-) -> FileChanges:
+def merge_changes(table: Table, data: pa.Table, keys: Sequence[str]) -> FileChanges:
     """Files to remove and add so that ``table`` holds ``data``'s rows in place of matching keys.
 
-    ``data`` must hold one row per key (see :func:`dedupe_last`).
+    ``data`` must hold one row per key (see :func:`dedupe_last`). The kept rows of rewritten
+    files and the new rows are written together, so small files are compacted as they go.
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
     from pyiceberg.expressions import AlwaysTrue
     from pyiceberg.io.pyarrow import ArrowScan
+    from pyiceberg.table import DataScan
 
     changes = FileChanges()
-    metadata = txn.table_metadata
-    if metadata.current_snapshot() is not None:
+    metadata = table.metadata
+    kept: list[pa.Table] = []
+    if metadata.current_snapshot() is not None and data.num_rows:
         batch_keys = key_column(data, keys)
-        key_schema = metadata.schema().select(*keys)
-        tasks = txn._scan(row_filter=_range_filter(data, keys)).plan_files()
-        for task in tasks:
-            scan = ArrowScan(metadata, table.io, key_schema, AlwaysTrue())
-            existing = key_column(scan.to_table([task]), keys)
-            hit = pc.is_in(existing, value_set=batch_keys)
+        schema = metadata.schema()
+        key_scan = ArrowScan(metadata, table.io, schema.select(*keys), AlwaysTrue())
+        full_scan = ArrowScan(metadata, table.io, schema, AlwaysTrue())
+        candidates = DataScan(metadata, table.io, row_filter=_range_filter(data, keys)).plan_files()
+        for task in candidates:
+            hit = pc.is_in(key_column(key_scan.to_table([task]), keys), value_set=batch_keys)
             if not pc.any(hit).as_py():
                 continue
-            whole = ArrowScan(metadata, table.io, metadata.schema(), AlwaysTrue()).to_table([task])
-            kept = whole.filter(pc.invert(hit))
+            remaining = full_scan.to_table([task]).filter(pc.invert(hit))
             changes.removed.append(task.file)
-            changes.added.extend(write_data_files(table, txn, kept))
-            changes.rows_rewritten += kept.num_rows
-    changes.added.extend(write_data_files(table, txn, data))
-    changes.rows_added += data.num_rows
+            changes.rows_rewritten += remaining.num_rows
+            if remaining.num_rows:
+                kept.append(remaining)
+    changes.added = write_data_files(table, pa.concat_tables([*kept, data]) if kept else data)
+    changes.rows_added = data.num_rows
     return changes

@@ -209,14 +209,16 @@ class IcebergSink:
     def _commit_stream(self, stream: _Stream, data: _Prepared, props: Mapping[str, str]) -> None:
         from pyiceberg.exceptions import CommitFailedException, ValidationException
 
+        from .txn import MemoTransaction
+
         started = time.perf_counter()
         rows = data.before.num_rows + data.after.num_rows
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             table = stream.table.refresh() if attempt > 1 else stream.table
-            txn = table.transaction()
+            txn = MemoTransaction(table)
             changes = FileChanges()
             try:
-                changes = self._changes(stream, table, txn, data)
+                changes = self._changes(stream, table, data)
                 commit_files(txn, changes, props)
                 stream.table = txn.commit_transaction()
                 break
@@ -263,13 +265,13 @@ class IcebergSink:
         if every and stream.commits % every == 0:
             expire_quietly(stream.table, self.settings.snapshot_keep_last)
 
-    def _changes(self, stream: _Stream, table: Table, txn: Any, data: _Prepared) -> FileChanges:
+    def _changes(self, stream: _Stream, table: Table, data: _Prepared) -> FileChanges:
         if stream.load_method == "upsert":
-            changes = merge_changes(table, txn, data.after, stream.keys)
+            changes = merge_changes(table, data.after, stream.keys)
             changes.new_version_files = [f.file_path for f in changes.added]
         else:
-            kept = write_data_files(table, txn, data.before)
-            new = write_data_files(table, txn, data.after)
+            kept = write_data_files(table, data.before)
+            new = write_data_files(table, data.after)
             changes = FileChanges(
                 added=kept + new, rows_added=data.before.num_rows + data.after.num_rows
             )
