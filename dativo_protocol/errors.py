@@ -10,7 +10,7 @@ Exit codes (documented in docs/protocol.md):
 0   OK           success
 1   INTERNAL     unexpected error (a bug): please report it
 2   USAGE        bad command-line usage
-3   CONFIG       invalid configuration, job, registry entry or catalog: fix it
+3   CONFIG       invalid configuration, job, registry entry, catalog or schema: fix it
 4   PROTOCOL     malformed message stream: bad JSON, wrong order, truncated
 5   RECORD       a record breaks its schema
 6   CONNECTION   a connection check failed (unreachable, bad credentials)
@@ -116,6 +116,21 @@ class UsageError(ConfigError):
 
     exit_code = ExitCode.USAGE
     kind = "usage"
+
+
+class SchemaError(ConfigError):
+    """A stream's JSON Schema cannot be mapped to columns (remote ``$ref``, unknown type name,
+    malformed keyword). Fix the schema or the catalog that carries it."""
+
+    kind = "schema"
+
+
+class SchemaEvolutionError(SchemaError):
+    """A stream's new schema is incompatible with the columns already written (e.g. a string
+    column that became an integer, a struct that became a string). The message lists every
+    incompatible field with its old and new type; nothing of the new data was written."""
+
+    kind = "schema_evolution"
 
 
 class InputError(DativoError):

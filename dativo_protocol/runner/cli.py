@@ -17,7 +17,15 @@ from dativo_protocol.runner.output import Output
 
 #: command name -> "module:attribute"; modules are imported only when the command runs
 #: (or when help lists it), so ``dativo --help`` stays cheap.
-COMMANDS: dict[str, str] = {}
+COMMANDS: dict[str, str] = {
+    "validate": "dativo_protocol.runner.commands.validate:command",
+    "registry": "dativo_protocol.runner.commands.registry:command",
+    "spec": "dativo_protocol.runner.commands.lifecycle_cmds:spec_command",
+    "check": "dativo_protocol.runner.commands.lifecycle_cmds:check_command",
+    "discover": "dativo_protocol.runner.commands.lifecycle_cmds:discover_command",
+    "install": "dativo_protocol.runner.commands.lifecycle_cmds:install_command",
+    "map": "dativo_protocol.runner.commands.map:command",
+}
 
 
 class LazyGroup(click.Group):
@@ -62,7 +70,8 @@ def main(argv: list[str] | None = None) -> None:
 def run(argv: list[str] | None, app: AppContext) -> int:
     output = Output(as_json=app.json_output, redactor=app.redactor)
     try:
-        cli.main(args=argv, prog_name="dativo", obj=app, standalone_mode=False)
+        # with standalone_mode=False click returns the code of ctx.exit(n) instead of raising
+        returned = cli.main(args=argv, prog_name="dativo", obj=app, standalone_mode=False)
     except DativoError as exc:
         output.error(exc)
         logging.getLogger("dativo").debug("error detail: %s", exc.detail, exc_info=exc)
@@ -80,4 +89,4 @@ def run(argv: list[str] | None, app: AppContext) -> int:
         return int(ExitCode.INTERRUPTED)
     except BrokenPipeError:
         return int(ExitCode.OK)
-    return int(ExitCode.OK)
+    return returned if isinstance(returned, int) else int(ExitCode.OK)

@@ -1,0 +1,502 @@
+"""The versioned connector registry: which connectors exist, how to launch them, what they can do.
+
+Entries come from YAML files (``registry/connectors.yaml`` ships with Dativo; its JSON Schema is
+``registry/schema.json``) and from third-party distributions through the ``dativo.connectors``
+entry-point group. A reference is ``name`` (the latest release by PEP 440 ordering) or
+``name@version`` (exact). See docs/registry.md.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Literal
+
+from packaging.version import InvalidVersion, Version
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from dativo_protocol.errors import ConfigError
+
+ENTRY_POINT_GROUP = "dativo.connectors"
+REGISTRY_FILE = "connectors.yaml"
+FORMAT_VERSION = 1
+#: extra registry files, separated by os.pathsep, loaded after the built-in one
+REGISTRY_ENV = "DATIVO_REGISTRY"
+
+Engine = Literal["native", "singer", "command", "airbyte", "rust"]
+Role = Literal["source", "target"]
+#: engines whose launchers arrive with the adapter work; entries are accepted, launching fails
+RESERVED_ENGINES = frozenset({"airbyte", "rust"})
+
+#: capabilities the registry knows (singer-sdk's tap and target capabilities plus Dativo's own);
+#: third parties may add their own with an ``x-`` prefix
+KNOWN_CAPABILITIES = frozenset(
+    {
+        # singer-sdk / Meltano, taps
+        "catalog",
+        "properties",
+        "discover",
+        "state",
+        "about",
+        "stream-maps",
+        "schema-flattening",
+        "batch",
+        "test",
+        "activate-version",
+        "structured-logging",
+        "log-based",
+        # singer-sdk, targets
+        "validate-records",
+        "hard-delete",
+        "soft-delete",
+        "datatype-failsafe",
+        "target-schema",
+        # Dativo
+        "incremental",
+        "spec",
+        "check",
+    }
+)
+
+
+class CapabilityError(ConfigError):
+    """A job asks for something the chosen connector cannot do."""
+
+    kind = "capability"
+
+
+class UnknownConnectorError(ConfigError):
+    kind = "unknown_connector"
+
+
+class Launch(BaseModel):
+    """How to start a connector. Which field is used depends on the entry's engine."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    #: console script name (native: in Dativo's environment; singer: in the connector's venv)
+    entry_point: str | None = None
+    #: pip requirement installed into an isolated venv (singer engine), pinned: ``pkg==1.2.3``
+    pip: str | None = None
+    #: argv of an arbitrary command (command engine)
+    command: tuple[str, ...] | None = None
+    #: Docker image with tag (airbyte engine, reserved)
+    image: str | None = None
+    #: path or name of an executable (rust engine, reserved)
+    binary: str | None = None
+    #: old Singer taps take the catalog as ``--properties``
+    catalog_flag: Literal["--catalog", "--properties"] = "--catalog"
+
+    @field_validator("command")
+    @classmethod
+    def _command_not_empty(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is not None and (not value or not all(value)):
+            raise ValueError("command must be a non-empty list of non-empty strings")
+        return value
+
+
+_REQUIRED_LAUNCH: dict[str, tuple[str, ...]] = {
+    "native": ("entry_point",),
+    "singer": ("pip",),
+    "command": ("command",),
+    "rust": ("binary",),
+}
+
+
+class ConnectorEntry(BaseModel):
+    """One release of one connector."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=100)
+    version: str
+    role: Role
+    engine: Engine
+    description: str = ""
+    launch: Launch
+    capabilities: frozenset[str] = frozenset()
+    #: path of the config JSON Schema (relative paths are resolved against the registry file)
+    config_schema: str | None = None
+    #: config keys whose values are secret (redacted everywhere, ``airbyte_secret`` in SPEC)
+    secret_fields: tuple[str, ...] = ()
+    documentation_url: str | None = None
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version_is_pep440(cls, value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError(
+                f"must be a quoted string (YAML reads an unquoted {value!r} as a number)"
+            )
+        try:
+            Version(value)
+        except InvalidVersion:
+            raise ValueError(f"{value!r} is not a PEP 440 version (e.g. 1.2.3)") from None
+        return value
+
+    @field_validator("capabilities", mode="before")
+    @classmethod
+    def _known_capabilities(cls, value: Any) -> Any:
+        if not isinstance(value, list | tuple | set | frozenset):
+            return value
+        for cap in value:
+            if isinstance(cap, str) and cap not in KNOWN_CAPABILITIES and not cap.startswith("x-"):
+                close = difflib.get_close_matches(cap, sorted(KNOWN_CAPABILITIES), n=1)
+                hint = f"; did you mean {close[0]!r}?" if close else ""
+                raise ValueError(f"unknown capability {cap!r}{hint} (custom ones start with x-)")
+        return value
+
+    @model_validator(mode="after")
+    def _launch_fits_engine(self) -> ConnectorEntry:
+        for field in _REQUIRED_LAUNCH.get(self.engine, ()):
+            if getattr(self.launch, field) is None:
+                raise ValueError(f"engine {self.engine!r} needs launch.{field}")
+        if self.engine == "airbyte" and self.launch.image is None and self.launch.pip is None:
+            raise ValueError("engine 'airbyte' needs launch.image or launch.pip")
+        return self
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    @property
+    def parsed_version(self) -> Version:
+        return Version(self.version)
+
+    def has(self, capability: str) -> bool:
+        return capability in self.capabilities
+
+    def require(self, *capabilities: str) -> None:
+        """Raise :class:`CapabilityError` naming every capability this connector lacks."""
+        missing = [c for c in capabilities if c not in self.capabilities]
+        if missing:
+            has = ", ".join(sorted(self.capabilities)) or "none"
+            raise CapabilityError(
+                f"connector {self.ref} lacks capability {', '.join(repr(m) for m in missing)} "
+                f"(it has: {has})",
+                hint="pick a connector or version that declares it, or drop it from the job",
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json", exclude_none=True)
+        data["capabilities"] = sorted(self.capabilities)
+        data["launch"] = self.launch.model_dump(mode="json", exclude_none=True)
+        return data
+
+
+# ---------------------------------------------------------------------------------- loading
+@dataclass(frozen=True)
+class Problem:
+    """One validation problem, located by source, entry and field."""
+
+    source: str
+    entry: str
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.source}: {self.entry}" if self.entry else self.source
+        return (
+            f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        )
+
+
+class RegistryValidationError(ConfigError):
+    kind = "registry_invalid"
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = tuple(problems)
+        shown = "\n  ".join(str(p) for p in self.problems[:20])
+        more = f"\n  ... and {len(self.problems) - 20} more" if len(self.problems) > 20 else ""
+        super().__init__(f"invalid connector registry:\n  {shown}{more}")
+
+    def to_dict(self) -> dict[str, Any]:
+        out = super().to_dict()
+        out["problems"] = [p.__dict__ for p in self.problems]
+        return out
+
+
+def _entry_label(index: int, raw: Any) -> str:
+    if isinstance(raw, Mapping):
+        name, version = raw.get("name"), raw.get("version")
+        if name:
+            return (
+                f"connectors[{index}] ({name}@{version})"
+                if version
+                else f"connectors[{index}] ({name})"
+            )
+    return f"connectors[{index}]"
+
+
+def parse_entries(
+    raw_entries: Any, *, source: str, base_dir: Path | None
+) -> tuple[list[ConnectorEntry], list[Problem]]:
+    """Validate raw entry mappings; returns the good entries and every problem found."""
+    entries: list[ConnectorEntry] = []
+    problems: list[Problem] = []
+    if not isinstance(raw_entries, list):
+        return [], [Problem(source, "", "connectors", "must be a list of connector entries")]
+    for index, raw in enumerate(raw_entries):
+        label = _entry_label(index, raw)
+        if isinstance(raw, ConnectorEntry):
+            entries.append(raw)
+            continue
+        if not isinstance(raw, Mapping):
+            problems.append(Problem(source, label, "", "must be a mapping"))
+            continue
+        try:
+            entry = ConnectorEntry.model_validate(dict(raw))
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False, include_input=False):
+                field = ".".join(str(p) for p in err["loc"])
+                problems.append(Problem(source, label, field, _pydantic_message(err)))
+            continue
+        if entry.config_schema and base_dir is not None and "://" not in entry.config_schema:
+            schema_path = Path(entry.config_schema)
+            if not schema_path.is_absolute():
+                schema_path = base_dir / schema_path
+            if not schema_path.is_file():
+                problems.append(
+                    Problem(
+                        source, label, "config_schema", f"file not found: {entry.config_schema}"
+                    )
+                )
+                continue
+            entry = entry.model_copy(update={"config_schema": str(schema_path)})
+        entries.append(entry)
+    return entries, problems
+
+
+def _pydantic_message(err: Mapping[str, Any]) -> str:
+    msg = str(err.get("msg", "invalid"))
+    return msg.removeprefix("Value error, ")
+
+
+def read_registry_file(path: Path) -> tuple[list[ConnectorEntry], list[Problem]]:
+    """Read and validate one registry YAML file."""
+    import yaml
+
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        return [], [Problem(source, "", "", f"cannot read: {exc.strerror or exc}")]
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        reason = getattr(exc, "problem", None) or "invalid YAML"
+        return [], [Problem(source, "", "", f"{where}{reason}")]
+    if not isinstance(doc, Mapping):
+        return [], [
+            Problem(source, "", "", "must be a mapping with 'format_version' and 'connectors'")
+        ]
+    problems: list[Problem] = []
+    unknown = sorted(set(doc) - {"format_version", "connectors"})
+    if unknown:
+        problems.append(Problem(source, "", unknown[0], "unknown top-level key"))
+    if doc.get("format_version") != FORMAT_VERSION:
+        problems.append(
+            Problem(
+                source,
+                "",
+                "format_version",
+                f"must be {FORMAT_VERSION}, got {doc.get('format_version')!r}",
+            )
+        )
+    entries, entry_problems = parse_entries(
+        doc.get("connectors"), source=source, base_dir=path.parent
+    )
+    return entries, problems + entry_problems
+
+
+def builtin_registry_dir() -> Path:
+    """The registry shipped with Dativo: the wheel's ``_registry_data`` or the repo's ``registry/``."""
+    here = Path(__file__).resolve().parent
+    packaged = here / "_registry_data"
+    if (packaged / REGISTRY_FILE).is_file():
+        return packaged
+    return here.parents[1] / "registry"
+
+
+def default_paths() -> list[Path]:
+    """The built-in registry file plus any listed in ``$DATIVO_REGISTRY``."""
+    paths = [builtin_registry_dir() / REGISTRY_FILE]
+    extra = os.environ.get(REGISTRY_ENV, "")
+    paths.extend(Path(p) for p in extra.split(os.pathsep) if p)
+    return paths
+
+
+def _entry_point_entries(
+    eps: Iterable[metadata.EntryPoint],
+) -> tuple[list[ConnectorEntry], list[Problem]]:
+    entries: list[ConnectorEntry] = []
+    problems: list[Problem] = []
+    for ep in eps:
+        dist = getattr(ep, "dist", None)
+        source = f"entry point {ep.name!r} ({ep.value}" + (f", {dist.name})" if dist else ")")
+        try:
+            provided = ep.load()
+            if callable(provided):
+                provided = provided()
+        except Exception as exc:  # noqa: BLE001 - a broken plugin must not take the CLI down
+            problems.append(Problem(source, "", "", f"failed to load: {type(exc).__name__}: {exc}"))
+            continue
+        if isinstance(provided, str | os.PathLike):
+            got, found = read_registry_file(Path(provided))
+        elif isinstance(provided, Mapping):
+            base = provided.get("base_dir")
+            got, found = parse_entries(
+                provided.get("connectors"), source=source, base_dir=Path(base) if base else None
+            )
+        else:
+            got, found = parse_entries(
+                list(provided) if isinstance(provided, Iterable) else provided,
+                source=source,
+                base_dir=None,
+            )
+        entries.extend(got)
+        problems.extend(found)
+    return entries, problems
+
+
+class Registry:
+    """Connector entries by name and version."""
+
+    def __init__(
+        self, entries: Iterable[ConnectorEntry] = (), *, sources: Mapping[str, str] | None = None
+    ):
+        self._by_name: dict[str, list[ConnectorEntry]] = {}
+        self._sources: dict[str, str] = dict(sources or {})
+        for entry in entries:
+            self._by_name.setdefault(entry.name, []).append(entry)
+        for versions in self._by_name.values():
+            versions.sort(key=lambda e: e.parsed_version)
+
+    @classmethod
+    def load(
+        cls,
+        paths: Sequence[Path] | None = None,
+        *,
+        entry_points: bool | Iterable[metadata.EntryPoint] = True,
+    ) -> Registry:
+        """Load and validate registry files (default: :func:`default_paths`) and plugins.
+
+        ``entry_points`` is True (the installed ``dativo.connectors`` entry points), False, or
+        an explicit iterable of entry points. Raises :class:`RegistryValidationError` listing
+        every problem (file, entry and field) when anything is invalid.
+        """
+        entries, problems, sources = cls._collect(paths, entry_points)
+        if problems:
+            raise RegistryValidationError(problems)
+        return cls(entries, sources=sources)
+
+    @classmethod
+    def validate(
+        cls,
+        paths: Sequence[Path] | None = None,
+        *,
+        entry_points: bool | Iterable[metadata.EntryPoint] = True,
+    ) -> tuple[Registry, list[Problem]]:
+        """Like :meth:`load` but returns the problems (and the valid part) instead of raising."""
+        entries, problems, sources = cls._collect(paths, entry_points)
+        return cls(entries, sources=sources), problems
+
+    @classmethod
+    def _collect(
+        cls,
+        paths: Sequence[Path] | None,
+        entry_points: bool | Iterable[metadata.EntryPoint],
+    ) -> tuple[list[ConnectorEntry], list[Problem], dict[str, str]]:
+        all_entries: list[ConnectorEntry] = []
+        problems: list[Problem] = []
+        sources: dict[str, str] = {}
+
+        def add(found: Iterable[ConnectorEntry], source: str) -> None:
+            for entry in found:
+                if entry.ref in sources:
+                    problems.append(
+                        Problem(source, entry.ref, "", f"already defined in {sources[entry.ref]}")
+                    )
+                    continue
+                sources[entry.ref] = source
+                all_entries.append(entry)
+
+        for path in default_paths() if paths is None else paths:
+            found, file_problems = read_registry_file(Path(path))
+            problems.extend(file_problems)
+            add(found, str(path))
+        if entry_points is not False:
+            eps = (
+                metadata.entry_points(group=ENTRY_POINT_GROUP)
+                if entry_points is True
+                else entry_points
+            )
+            for ep in eps:
+                found, ep_problems = _entry_point_entries([ep])
+                problems.extend(ep_problems)
+                add(found, f"entry point {ep.name!r}")
+        return all_entries, problems, sources
+
+    # ------------------------------------------------------------------------------ queries
+    def entries(self) -> list[ConnectorEntry]:
+        """Every entry, by name then version (oldest first)."""
+        return [e for name in sorted(self._by_name) for e in self._by_name[name]]
+
+    def names(self) -> list[str]:
+        return sorted(self._by_name)
+
+    def versions(self, name: str) -> list[ConnectorEntry]:
+        """All releases of ``name``, oldest first (raises for an unknown name)."""
+        if name not in self._by_name:
+            raise self._unknown(name)
+        return list(self._by_name[name])
+
+    def source_of(self, entry: ConnectorEntry) -> str | None:
+        return self._sources.get(entry.ref)
+
+    def __contains__(self, ref: object) -> bool:
+        if not isinstance(ref, str):
+            return False
+        try:
+            self.resolve(ref)
+        except ConfigError:
+            return False
+        return True
+
+    def resolve(self, ref: str) -> ConnectorEntry:
+        """``name`` -> latest release (pre-releases only if nothing else), ``name@v`` -> exact."""
+        name, sep, wanted = ref.strip().partition("@")
+        if not name or (sep and not wanted) or "@" in wanted:
+            raise ConfigError(
+                f"invalid connector reference {ref!r}", hint="use NAME or NAME@VERSION"
+            )
+        versions = self.versions(name)
+        if not sep:
+            stable = [e for e in versions if not e.parsed_version.is_prerelease]
+            return (stable or versions)[-1]
+        for entry in versions:
+            if entry.version == wanted:
+                return entry
+        try:
+            parsed = Version(wanted)
+        except InvalidVersion:
+            parsed = None
+        for entry in versions:
+            if parsed is not None and entry.parsed_version == parsed:
+                return entry
+        known = ", ".join(e.version for e in versions)
+        raise UnknownConnectorError(
+            f"connector {name!r} has no version {wanted!r} (known: {known})",
+            hint=f"use {name}@{versions[-1].version} or just {name} for the latest",
+        )
+
+    def _unknown(self, name: str) -> UnknownConnectorError:
+        close = difflib.get_close_matches(name, self.names(), n=3, cutoff=0.6)
+        hint = f"did you mean {', '.join(close)}?" if close else "see `dativo registry list`"
+        return UnknownConnectorError(f"unknown connector {name!r}", hint=hint)

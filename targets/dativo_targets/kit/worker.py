@@ -1,0 +1,56 @@
+"""One background thread that runs submitted jobs in order (e.g. Parquet encoding while the
+loop parses the next chunk; pyarrow releases the GIL for both)."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+
+Job = Callable[[], None]
+
+
+class Worker:
+    """Runs jobs in submission order on one thread. The first job error stops the worker and
+    is re-raised by the next :meth:`submit` or :meth:`drain`. The queue is bounded, so a fast
+    producer waits instead of piling batches up in memory."""
+
+    def __init__(self, name: str, max_pending: int = 3) -> None:
+        self._q: queue.Queue[Job | None] = queue.Queue(maxsize=max_pending)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            job = self._q.get()
+            try:
+                if job is None:
+                    return
+                if self._error is None:
+                    job()
+            except BaseException as exc:  # noqa: BLE001 - handed to the submitting thread
+                self._error = exc
+            finally:
+                self._q.task_done()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+
+    def submit(self, job: Job) -> None:
+        self._raise()
+        self._q.put(job)
+
+    def drain(self) -> None:
+        """Wait for every submitted job; re-raise the first error."""
+        self._q.join()
+        self._raise()
+
+    def stop(self) -> None:
+        """Finish queued jobs (errors are dropped) and end the thread."""
+        if self._thread.is_alive():
+            self._q.put(None)
+            self._thread.join()
+        self._error = None

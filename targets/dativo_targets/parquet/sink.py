@@ -1,0 +1,206 @@
+"""The Parquet sink: rolling, partitioned files published atomically at each commit."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pyarrow as pa
+
+from dativo_protocol.errors import DestinationError, SchemaEvolutionError
+from dativo_protocol.log import get_logger
+from dativo_targets.kit.sink import StreamSchema
+from dativo_targets.kit.worker import Worker
+from dativo_targets.parquet import layout
+from dativo_targets.parquet.evolution import incompatible_columns
+from dativo_targets.parquet.files import FileOptions, OpenFile
+from dativo_targets.parquet.publish import Handle, LocalPublisher, Publisher, publisher_for
+from dativo_targets.parquet.settings import ParquetSettings
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class _Stream:
+    name: str
+    folder: str  # relative to the root
+    schema: pa.Schema
+    files: dict[str, OpenFile] = field(default_factory=dict)
+    version: int | None = None
+    replace_pending: bool = False
+
+
+@contextlib.contextmanager
+def _destination(what: str) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise DestinationError(f"{what}: {reason}") from None
+
+
+class ParquetSink:
+    """Implements :class:`dativo_targets.kit.sink.Sink` for Parquet files."""
+
+    def __init__(self, settings: ParquetSettings, *, fs: Any = None) -> None:
+        import fsspec
+
+        self.settings = settings
+        with _destination("cannot open destination_path"):
+            if fs is None:
+                fs, root = fsspec.core.url_to_fs(settings.destination_path, **settings.fs_options())
+            else:
+                root = settings.destination_path
+        self.fs = fs
+        self.root = root.rstrip("/")
+        self.publisher: Publisher = publisher_for(fs, self.root)
+        self.options = FileOptions(
+            compression=settings.compression,
+            compression_level=settings.compression_level,
+            row_group_rows=settings.row_group_rows,
+            max_rows=settings.file_max_rows,
+            max_bytes=settings.file_max_bytes,
+        )
+        self.run = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
+        self.seq = 0
+        self.streams: dict[str, _Stream] = {}
+        self.pending: list[Handle] = []
+        self.published: list[str] = []
+        self.worker = Worker("parquet-writer")
+        self.log = get_logger("parquet")
+
+    # ------------------------------------------------------------------ Sink
+    def open_stream(self, stream: str, schema: StreamSchema) -> None:
+        self._drain()
+        new = schema.arrow
+        layout.check_partitions(self.settings.partition_by, new)
+        current = self.streams.get(stream)
+        folder = current.folder if current else layout.stream_folder(stream)
+        previous = current.schema if current else self._existing_schema(folder)
+        if previous is not None:
+            bad = incompatible_columns(previous, new)
+            if bad:
+                if self.settings.on_incompatible_schema == "fail":
+                    raise SchemaEvolutionError(
+                        f"new SCHEMA changes the type of column(s) {', '.join(bad)} incompatibly",
+                        stream=stream,
+                        hint="set on_incompatible_schema=new_folder to write it to a new folder",
+                    )
+                folder = layout.schema_folder(stream, new)
+                self.log.warning("stream '%s': incompatible schema, writing to %s", stream, folder)
+        if current is not None:
+            self._roll_all(current)
+        self.streams[stream] = _Stream(
+            stream, folder, new, version=current.version if current else None
+        )
+
+    def write(self, stream: str, batch: pa.RecordBatch) -> None:
+        st = self.streams[stream]
+        self._submit(lambda: self._write(st, batch))
+
+    def activate_version(self, stream: str, version: int) -> None:
+        self._drain()
+        st = self.streams[stream]
+        self._roll_all(st)
+        st.version = version
+        st.replace_pending = True
+
+    def commit(self, state: Mapping[str, Any] | None) -> None:
+        self._drain()
+        with _destination("cannot publish files"):
+            for st in self.streams.values():
+                self._roll_all(st)
+            folders = set()
+            for handle in self.pending:
+                self.publisher.publish(handle)
+                self.published.append(handle.final)
+                folders.add(handle.final.rsplit("/", 1)[0])
+            self.pending.clear()
+            if isinstance(self.publisher, LocalPublisher):
+                self.publisher.sync(folders)
+            for st in self.streams.values():
+                if st.replace_pending:
+                    self._replace_old_versions(st)
+                    st.replace_pending = False
+
+    def abort(self) -> None:
+        self.worker.stop()
+        for st in self.streams.values():
+            for f in st.files.values():
+                self.publisher.discard(f.handle)
+            st.files.clear()
+        for handle in self.pending:
+            self.publisher.discard(handle)
+        self.pending.clear()
+        self.publisher.cleanup()
+
+    def close(self) -> None:
+        self.worker.stop()
+        self.publisher.cleanup()
+
+    # ------------------------------------------------------------------ internals
+    def _submit(self, job: Callable[[], None]) -> None:
+        with _destination("cannot write files"):
+            self.worker.submit(job)
+
+    def _drain(self) -> None:
+        with _destination("cannot write files"):
+            self.worker.drain()
+
+    def _write(self, st: _Stream, batch: pa.RecordBatch) -> None:
+        for key, part in layout.split_by_partition(batch, self.settings.partition_by):
+            f = st.files.get(key)
+            if f is None:
+                if len(st.files) >= self.settings.max_open_files:
+                    self._roll(st, max(st.files, key=lambda k: st.files[k].rows))
+                f = st.files[key] = self._open(st, key)
+            f.write(part)
+            if f.full:
+                self._roll(st, key)
+
+    def _open(self, st: _Stream, key: str) -> OpenFile:
+        self.seq += 1
+        folder = f"{self.root}/{st.folder}" + (f"/{key}" if key else "")
+        final = f"{folder}/{layout.file_name(self.run, self.seq, st.version)}"
+        return OpenFile.create(self.publisher, final, st.schema, self.options)
+
+    def _roll(self, st: _Stream, key: str) -> None:
+        self.pending.append(st.files.pop(key).close(self.publisher))
+
+    def _roll_all(self, st: _Stream) -> None:
+        for key in list(st.files):
+            self._roll(st, key)
+
+    def _stream_files(self, folder: str) -> list[str]:
+        path = f"{self.root}/{folder}"
+        if not self.fs.exists(path):
+            return []
+        return sorted(p for p in self.fs.find(path) if p.endswith(".parquet"))
+
+    def _existing_schema(self, folder: str) -> pa.Schema | None:
+        """The schema of the newest file of an earlier run (cross-run evolution check)."""
+        import pyarrow.parquet as pq
+
+        with _destination("cannot list destination"):
+            files = self._stream_files(folder)
+            if not files:
+                return None
+            newest = max(files, key=lambda p: p.rsplit("/", 1)[-1])
+            with self.fs.open(newest, "rb") as f:
+                schema: pa.Schema = pq.read_schema(f)
+        return schema
+
+    def _replace_old_versions(self, st: _Stream) -> None:
+        """Delete the stream's files of other versions and untagged files of earlier runs."""
+        keep = set(self.published)
+        for path in self._stream_files(st.folder):
+            version = layout.file_version(path)
+            older_run = self.run not in path.rsplit("/", 1)[-1]
+            if (version is not None and version != st.version) or (
+                version is None and older_run and path not in keep
+            ):
+                self.fs.rm(path)

@@ -1,0 +1,220 @@
+"""The JSONL reader and writer: line numbering, chunking, errors, resumption, round trips."""
+
+from __future__ import annotations
+
+import io
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dativo_protocol.errors import (
+    LineTooLongError,
+    MalformedLineError,
+    TruncatedStreamError,
+)
+from dativo_protocol.jsonl import LineReader, MessageReader, MessageWriter, parse_line
+
+CANARY = "canary-s3cr3t-7f1e"
+
+
+def read_all(reader: MessageReader) -> list[tuple[int, object]]:
+    """Every message and every error (as its class and line), resuming after errors."""
+    out: list[tuple[int, object]] = []
+    while True:
+        try:
+            for msg in reader:
+                out.append((reader.line_no, msg))
+            return out
+        except (MalformedLineError, LineTooLongError, TruncatedStreamError) as exc:
+            out.append((exc.line or 0, type(exc)))
+
+
+def test_types_are_upper_cased_and_blank_lines_counted() -> None:
+    data = b'{"type":"schema","stream":"s"}\n\n  \n{"type":"Record","stream":"s","record":{}}\n'
+    reader = MessageReader(io.BytesIO(data))
+    got = [(reader.line_no, m["type"]) for m in reader]
+    assert got == [(1, "SCHEMA"), (4, "RECORD")]
+
+
+def test_unknown_types_pass_through_upper_cased() -> None:
+    reader = MessageReader(io.BytesIO(b'{"type":"metric","x":1}\n'))
+    assert [m["type"] for m in reader] == ["METRIC"]
+
+
+@pytest.mark.parametrize(
+    ("line", "reason"),
+    [
+        (b"{not json", "invalid JSON"),
+        (b"[1, 2]", "an array, not a JSON object"),
+        (b'"just a string"', "not a JSON object"),
+        (b"42", "not a JSON object"),
+        (b'{"stream": "s"}', "no 'type'"),
+        (b'{"type": 7}', "'type' is not a string"),
+        (b'{"type": ["RECORD"]}', "'type' is not a string"),
+    ],
+)
+def test_malformed_lines_name_line_and_reason(line: bytes, reason: str) -> None:
+    data = b'{"type":"STATE","value":{}}\n' + line + b"\n"
+    reader = MessageReader(io.BytesIO(data))
+    with pytest.raises(MalformedLineError) as info:
+        list(reader)
+    assert info.value.line == 2
+    assert reason in info.value.message
+    with pytest.raises(MalformedLineError) as again:
+        parse_line(line, 9)
+    assert again.value.line == 9
+
+
+def test_error_never_echoes_the_line() -> None:
+    line = f'{{"type":"RECORD","record":{{"password":"{CANARY}"}}'.encode()  # missing brace
+    with pytest.raises(MalformedLineError) as info:
+        list(MessageReader(io.BytesIO(line + b"\n")))
+    assert CANARY not in str(info.value)
+    assert "column" in info.value.message
+
+
+def test_truncated_last_line() -> None:
+    data = b'{"type":"STATE","value":{}}\n{"type":"RECORD","stream":"s","rec'
+    with pytest.raises(TruncatedStreamError) as info:
+        list(MessageReader(io.BytesIO(data)))
+    assert info.value.line == 2
+    assert "truncated" in info.value.message
+
+
+def test_last_line_without_newline_that_parses_is_accepted() -> None:
+    data = b'{"type":"STATE","value":{}}\n{"type":"STATE","value":{"a":1}}'
+    assert [m["value"] for m in MessageReader(io.BytesIO(data))] == [{}, {"a": 1}]
+
+
+def test_malformed_line_then_resume() -> None:
+    data = b'{"type":"STATE","value":{}}\nbad\n{"type":"STATE","value":{"n":3}}\n'
+    got = read_all(MessageReader(io.BytesIO(data), chunk_bytes=5))
+    assert got == [
+        (1, {"type": "STATE", "value": {}}),
+        (2, MalformedLineError),
+        (3, {"type": "STATE", "value": {"n": 3}}),
+    ]
+
+
+class CountingStream(io.RawIOBase):
+    """Endless stream of one byte value, counting how much was read."""
+
+    def __init__(self) -> None:
+        self.served = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: memoryview) -> int:  # type: ignore[override]
+        n = len(buf)
+        buf[:n] = b"x" * n
+        self.served += n
+        return n
+
+
+def test_line_too_long_is_refused_without_reading_it_all() -> None:
+    stream = CountingStream()
+    reader = MessageReader(stream, max_line_bytes=1000, chunk_bytes=256)  # type: ignore[arg-type]
+    with pytest.raises(LineTooLongError) as info:
+        next(iter(reader))
+    assert info.value.line == 1
+    assert stream.served < 2000
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 4096])
+def test_line_too_long_in_the_middle_then_resume(chunk: int) -> None:
+    long = b'{"type":"STATE","value":{"x":"' + b"y" * 100 + b'"}}'
+    data = b"\n".join([b'{"type":"STATE","value":{}}', long, b'{"type":"STATE","value":{}}', b""])
+    got = read_all(MessageReader(io.BytesIO(data), max_line_bytes=60, chunk_bytes=chunk))
+    assert [(n, m["type"] if isinstance(m, dict) else m) for n, m in got] == [
+        (1, "STATE"),
+        (2, LineTooLongError),
+        (3, "STATE"),
+    ]
+    chunks: list[tuple[int, int]] = []
+    reader = LineReader(io.BytesIO(data), max_line_bytes=60, chunk_bytes=chunk)
+    while True:
+        try:
+            chunks.extend((c.first_line, c.line_count) for c in reader.chunks())
+            break
+        except LineTooLongError as exc:
+            chunks.append((exc.line or 0, -1))
+    lines = [n for first, count in chunks for n in range(first, first + max(count, 1))]
+    assert lines == [1, 2, 3]
+    assert (2, -1) in chunks
+
+
+# ------------------------------------------------------------------------- properties
+line_text = st.binary(max_size=30).map(lambda b: b.replace(b"\n", b""))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(line_text, max_size=30),
+    final_newline=st.booleans(),
+    chunk=st.integers(1, 64),
+)
+def test_chunks_and_lines_reassemble_the_input(
+    lines: list[bytes], final_newline: bool, chunk: int
+) -> None:
+    data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    chunks = list(LineReader(io.BytesIO(data), chunk_bytes=chunk).chunks())
+    assert b"".join(c.data for c in chunks) == data
+    expected_line = 1
+    for c in chunks:
+        assert c.first_line == expected_line
+        assert c.data.endswith(b"\n") or c is chunks[-1]
+        assert c.line_count == c.data.count(b"\n") + (0 if c.complete else 1)
+        expected_line += c.line_count
+    numbered = list(LineReader(io.BytesIO(data), chunk_bytes=chunk))
+    physical = data.split(b"\n")
+    assert numbered == [(i + 1, ln) for i, ln in enumerate(physical) if ln and not ln.isspace()]
+
+
+json_scalar = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.text(max_size=10)
+json_value = st.recursive(
+    json_scalar | st.floats(allow_nan=False, allow_infinity=False),
+    lambda kids: (
+        st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=5), kids, max_size=3)
+    ),
+    max_leaves=8,
+)
+message = st.fixed_dictionaries(
+    {"type": st.sampled_from(["SCHEMA", "RECORD", "STATE", "ACTIVATE_VERSION", "BATCH", "X"])},
+    optional={
+        "stream": st.text(max_size=8),
+        "record": st.dictionaries(st.text(max_size=5), json_value),
+    },
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(messages=st.lists(message, max_size=20), chunk=st.integers(1, 200))
+def test_writer_reader_round_trip(messages: list[dict[str, object]], chunk: int) -> None:
+    buf = io.BytesIO()
+    with MessageWriter(buf) as writer:
+        for msg in messages:
+            writer.write(msg)
+    reader = MessageReader(io.BytesIO(buf.getvalue()), chunk_bytes=chunk)
+    assert list(reader) == messages
+    assert reader.lines_read == len(messages)
+
+
+@settings(max_examples=100, deadline=None)
+@given(msg=message)
+def test_parse_line_round_trip(msg: dict[str, object]) -> None:
+    assert parse_line(orjson.dumps(msg), 1) == msg
+    lower = {**msg, "type": str(msg["type"]).lower()}
+    assert parse_line(orjson.dumps(lower), 1) == msg
+
+
+def test_writer_buffers_until_flush() -> None:
+    buf = io.BytesIO()
+    writer = MessageWriter(buf)
+    writer.write({"type": "STATE", "value": {}})
+    writer.write_line(b'{"type":"STATE","value":{"a":1}}')
+    assert buf.getvalue() == b""
+    writer.flush()
+    assert buf.getvalue() == b'{"type":"STATE","value":{}}\n{"type":"STATE","value":{"a":1}}\n'
