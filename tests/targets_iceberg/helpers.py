@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-from dativo_targets.iceberg._standin import StreamSchema
 from dativo_targets.iceberg.catalog import open_catalog
 from dativo_targets.iceberg.settings import IcebergSettings
 from dativo_targets.iceberg.sink import IcebergSink
+from dativo_targets.kit.sink import StreamSchema
 
 USERS = pa.schema(
     [

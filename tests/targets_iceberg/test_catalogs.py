@@ -56,7 +56,7 @@ def test_s3_warehouse_read_back_with_duckdb(s3_server, s3_bucket, tmp_path):
         {
             "warehouse": f"s3://{s3_bucket}/lake",
             "catalog": {"type": "sql", "uri": f"sqlite:///{tmp_path / 'catalog.db'}"},
-            "s3_endpoint": s3_server.endpoint_url,
+            "s3_endpoint_url": s3_server.endpoint_url,
             "aws_access_key_id": s3_server.access_key,
             "aws_secret_access_key": s3_server.secret_key,
             "aws_region": s3_server.region,

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
-from dativo_protocol.errors import ConfigError
+from dativo_targets.kit.settings import KitSettings, build_settings, secret
 
 LoadMethod = Literal["append-only", "upsert", "overwrite"]
 
@@ -37,44 +37,51 @@ class StreamOptions(BaseModel):
     load_method: LoadMethod | None = None
 
 
-class IcebergSettings(BaseModel):
-    """Settings of target-iceberg. Unknown keys are left to the kit (batching, validation)."""
+class IcebergSettings(KitSettings):
+    """Settings of target-iceberg, on top of the kit's (batching, validation, logging)."""
 
-    model_config = ConfigDict(extra="ignore", frozen=True)
-
-    warehouse: str = "warehouse"
-    namespace: str = "singer"
-    catalog_name: str = "dativo"
-    catalog: dict[str, Any] = Field(default_factory=dict)
-    load_method: LoadMethod = "append-only"
-    table_prefix: str = ""
-    table_properties: dict[str, str] = Field(default_factory=dict)
-    partition_by: tuple[str, ...] = ()
-    sort_by: tuple[str, ...] = ()
-    streams: dict[str, StreamOptions] = Field(default_factory=dict)
-    #: identifies this pipeline in snapshot summaries; state recovery only reads its own commits
-    state_id: str = "default"
-    #: expire old snapshots every N commits of a table (0: never), keeping the newest ones
-    expire_snapshots_every: int = Field(default=10, ge=0)
-    snapshot_keep_last: int = Field(default=20, ge=2)
-    # S3 warehouse (s3:// URLs); forwarded to PyIceberg's FileIO
-    s3_endpoint: str | None = None
-    aws_access_key_id: str | None = None
-    aws_secret_access_key: str | None = None
-    aws_session_token: str | None = None
-    aws_region: str | None = None
+    warehouse: str = Field(
+        "warehouse", description="Where table data and metadata go: a local path or s3:// URL."
+    )
+    namespace: str = Field("singer", description="Iceberg namespace of the tables.")
+    catalog_name: str = Field("dativo", description="Name of the PyIceberg catalog.")
+    catalog: dict[str, Any] = Field(
+        default_factory=dict,
+        description="PyIceberg catalog properties (type, uri, credentials, ...); default: a "
+        "SQLite SQL catalog at <warehouse>/catalog.db.",
+    )
+    load_method: LoadMethod = Field(
+        "append-only", description="append-only, upsert (merge on key_properties) or overwrite."
+    )
+    table_prefix: str = Field("", description="Prefix of every table name.")
+    table_properties: dict[str, str] = Field(
+        default_factory=dict, description="Iceberg table properties for new tables."
+    )
+    partition_by: tuple[str, ...] = Field(
+        (), description="Partition fields, e.g. day(ts), bucket(16, id), truncate(4, name), col."
+    )
+    sort_by: tuple[str, ...] = Field((), description="Sort order, e.g. 'id', 'ts desc'.")
+    streams: dict[str, StreamOptions] = Field(
+        default_factory=dict,
+        description="Per-stream table_name, partition_by, sort_by, table_properties, load_method.",
+    )
+    state_id: str = Field(
+        "default",
+        description="Names this pipeline in snapshot summaries; state recovery reads only its own.",
+    )
+    expire_snapshots_every: int = Field(
+        10, ge=0, description="Expire old snapshots every N commits of a table (0: never)."
+    )
+    snapshot_keep_last: int = Field(20, ge=2, description="Snapshots kept by expiry.")
+    s3_endpoint_url: str | None = Field(None, description="S3 endpoint (S3-compatible stores).")
+    aws_access_key_id: str | None = Field(None, description="S3 access key id.")
+    aws_secret_access_key: str | None = secret("S3 secret access key.")
+    aws_session_token: str | None = secret("S3 session token.")
+    aws_region: str | None = Field(None, description="S3 region.")
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> IcebergSettings:
-        try:
-            return cls.model_validate(dict(config))
-        except ValidationError as exc:
-            # never echo input values: they may be secrets
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'config'}: {err['msg']}"
-                for err in exc.errors(include_input=False, include_url=False)
-            )
-            raise ConfigError(f"invalid target-iceberg config: {problems}") from None
+        return build_settings(cls, config)
 
     # ------------------------------------------------------------------ derived values
     def stream_options(self, stream: str) -> StreamOptions:
@@ -114,7 +121,7 @@ class IcebergSettings(BaseModel):
 
     def io_properties(self) -> dict[str, str]:
         pairs = {
-            "s3.endpoint": self.s3_endpoint,
+            "s3.endpoint": self.s3_endpoint_url,
             "s3.access-key-id": self.aws_access_key_id,
             "s3.secret-access-key": self.aws_secret_access_key,
             "s3.session-token": self.aws_session_token,

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
 
-    from ._standin import StreamSchema
+    from dativo_targets.kit.sink import StreamSchema
 
 log = logging.getLogger(__name__)
 
