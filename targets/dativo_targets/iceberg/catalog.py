@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,10 +40,26 @@ def _as_str(value: Any) -> str:
     return str(value)
 
 
-def open_catalog(settings: IcebergSettings) -> Catalog:
+def open_catalog(settings: IcebergSettings, attempts: int = 4) -> Catalog:
+    """Load the catalog and make sure the namespace exists.
+
+    Several writers starting at once race to create the SQL catalog's tables and the namespace
+    (PostgreSQL answers the loser with an IntegrityError); a short retry settles it.
+    """
+    props = catalog_properties(settings)
+    for attempt in range(1, attempts + 1):
+        try:
+            return _load(settings, props)
+        except DestinationError:
+            if attempt == attempts:
+                raise
+            time.sleep(0.2 * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _load(settings: IcebergSettings, props: dict[str, str]) -> Catalog:
     from pyiceberg.catalog import load_catalog
 
-    props = catalog_properties(settings)
     try:
         catalog = load_catalog(settings.catalog_name, **props)
         catalog.create_namespace_if_not_exists(settings.namespace)
@@ -50,11 +67,11 @@ def open_catalog(settings: IcebergSettings) -> Catalog:
         raise ConfigError(
             f"cannot configure Iceberg catalog '{settings.catalog_name}'", detail=str(exc)
         ) from None
-    except Exception as exc:  # driver errors (sqlalchemy, HTTP, boto) carry URLs; keep them out
+    except Exception as exc:  # noqa: BLE001 - driver errors (sqlalchemy, HTTP) carry URLs: keep them out
         raise DestinationError(
             f"cannot open Iceberg catalog '{settings.catalog_name}' "
             f"(type {props.get('type')}): {type(exc).__name__}",
             detail=str(exc),
             hint="check catalog.uri, credentials and that the service is reachable",
-        ) from exc
+        ) from None
     return catalog

@@ -143,7 +143,11 @@ class IcebergSink:
             raise DestinationError("write before open_stream", stream=stream) from None
 
     def _load_or_create(self, stream: str, arrow_schema: pa.Schema, keys: tuple[str, ...]) -> Table:
-        from pyiceberg.exceptions import NoSuchTableError, TableAlreadyExistsError
+        from pyiceberg.exceptions import (
+            CommitFailedException,
+            NoSuchTableError,
+            TableAlreadyExistsError,
+        )
 
         identifier = (self.settings.namespace, self.settings.table_name(stream))
         try:
@@ -151,9 +155,18 @@ class IcebergSink:
         except NoSuchTableError:
             try:
                 return self._create(stream, identifier, arrow_schema, keys)
-            except TableAlreadyExistsError:  # another writer created it first
-                table = self.catalog.load_table(identifier)
-        return evolve(table, arrow_schema, keys, stream)
+            except (TableAlreadyExistsError, CommitFailedException):
+                table = self.catalog.load_table(identifier)  # another writer created it first
+        for attempt in range(1, COMMIT_ATTEMPTS + 1):
+            try:
+                return evolve(table, arrow_schema, keys, stream)
+            except CommitFailedException:  # another writer evolved it at the same moment
+                if attempt == COMMIT_ATTEMPTS:
+                    raise DestinationError(
+                        "schema update kept conflicting with concurrent writers", stream=stream
+                    ) from None
+                table = table.refresh()
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _create(
         self,
