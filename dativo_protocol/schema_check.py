@@ -20,31 +20,37 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import logging
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 Check = Callable[[Any], "str | None"]
 
-_DATE_RE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
-_DATETIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+_SEPARATORS = frozenset("Tt ")
+_parse_datetime = dt.datetime.fromisoformat
+_parse_date = dt.date.fromisoformat
 
 
 def is_date_time(value: str) -> bool:
-    if not _DATETIME_RE.match(value):
+    """``YYYY-MM-DD[T|t| ]HH:MM[:SS[.fff]][Z|z|+HH:MM]`` (naive allowed), real calendar dates."""
+    if len(value) < 16 or value[10] not in _SEPARATORS or value[4] != "-" or value[7] != "-":
         return False
     try:
-        dt.datetime.fromisoformat(value.replace("z", "Z"))
+        _parse_datetime(value)
     except ValueError:
-        return False
+        if value[-1] != "z":
+            return False
+        try:
+            _parse_datetime(value[:-1] + "Z")
+        except ValueError:
+            return False
     return True
 
 
 def is_date(value: str) -> bool:
-    if not _DATE_RE.match(value):
+    if len(value) != 10 or value[4] != "-" or value[7] != "-":
         return False
     try:
-        dt.date.fromisoformat(value)
+        _parse_date(value)
     except ValueError:
         return False
     return True
@@ -165,8 +171,8 @@ def _fast(schema: Any) -> Check:
         try:
             validate(instance)
         except error as exc:
-            path = list(exc.path or [])[1:]  # drop the leading "data"
-            return describe(path, exc.rule, exc.rule_definition, exc.value)
+            name = (exc.name or "data").removeprefix("data").removeprefix(".")
+            return describe([name] if name else [], exc.rule, exc.rule_definition, exc.value)
         return None
 
     return check

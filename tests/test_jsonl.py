@@ -190,8 +190,8 @@ message = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=100, deadline=None)
-@given(messages=st.lists(message, max_size=20), chunk=st.integers(1, 200))
+@settings(max_examples=40, deadline=None)
+@given(messages=st.lists(message, max_size=10), chunk=st.integers(1, 200))
 def test_writer_reader_round_trip(messages: list[dict[str, object]], chunk: int) -> None:
     buf = io.BytesIO()
     with MessageWriter(buf) as writer:
@@ -202,7 +202,7 @@ def test_writer_reader_round_trip(messages: list[dict[str, object]], chunk: int)
     assert reader.lines_read == len(messages)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(msg=message)
 def test_parse_line_round_trip(msg: dict[str, object]) -> None:
     assert parse_line(orjson.dumps(msg), 1) == msg
@@ -218,3 +218,96 @@ def test_writer_buffers_until_flush() -> None:
     assert buf.getvalue() == b""
     writer.flush()
     assert buf.getvalue() == b'{"type":"STATE","value":{}}\n{"type":"STATE","value":{"a":1}}\n'
+
+
+# a physical line: a message, blank, malformed, or long (the limit in the test is 40 bytes)
+physical_line = st.one_of(
+    st.integers(0, 9).map(lambda i: b'{"type":"state","value":{"n":%d}}' % i),
+    st.sampled_from([b"", b"  ", b"\r", b"{oops", b"[1]", b'{"type":1}', b'{"a":1}']),
+    st.integers(41, 120).map(lambda n: b'{"type":"STATE","value":"' + b"x" * n + b'"}'),
+)
+
+
+def reference(data: bytes, limit: int) -> list[tuple[int, object]]:
+    """What reading ``data`` must give, computed one physical line at a time."""
+    out: list[tuple[int, object]] = []
+    lines = data.split(b"\n")
+    terminated_all = data.endswith(b"\n")
+    if terminated_all:
+        lines.pop()
+    for i, line in enumerate(lines, 1):
+        last_unterminated = i == len(lines) and not terminated_all
+        if len(line) > limit:
+            out.append((i, LineTooLongError))
+        elif not line.strip():
+            continue
+        else:
+            try:
+                msg = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                out.append((i, TruncatedStreamError if last_unterminated else MalformedLineError))
+                continue
+            if not isinstance(msg, dict) or not isinstance(msg.get("type"), str):
+                out.append((i, MalformedLineError))
+            else:
+                out.append((i, {**msg, "type": msg["type"].upper()}))
+    return out
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lines=st.lists(physical_line, max_size=25),
+    final_newline=st.booleans(),
+    chunk=st.integers(1, 300),
+)
+def test_reader_matches_line_by_line_reference(
+    lines: list[bytes], final_newline: bool, chunk: int
+) -> None:
+    data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    got = read_all(MessageReader(io.BytesIO(data), max_line_bytes=40, chunk_bytes=chunk))
+    assert got == reference(data, 40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    lines=st.lists(physical_line, max_size=25),
+    final_newline=st.booleans(),
+    chunk=st.integers(1, 300),
+)
+def test_chunks_with_long_lines_match_the_physical_lines(
+    lines: list[bytes], final_newline: bool, chunk: int
+) -> None:
+    data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
+    physical = data.split(b"\n")
+    if data.endswith(b"\n") or not data:
+        physical.pop()
+    reader = LineReader(io.BytesIO(data), max_line_bytes=40, chunk_bytes=chunk)
+    seen: dict[int, bytes | None] = {}
+    while True:
+        try:
+            for c in reader.chunks():
+                body = c.data[:-1] if c.complete else c.data
+                seen.update(enumerate(body.split(b"\n"), c.first_line))
+            break
+        except LineTooLongError as exc:
+            seen[exc.line or 0] = None
+    assert seen == {n: (None if len(line) > 40 else line) for n, line in enumerate(physical, 1)}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    before=st.binary(max_size=20),
+    after=st.binary(max_size=20),
+    terminated=st.booleans(),
+)
+def test_parse_errors_never_contain_the_line(before: bytes, after: bytes, terminated: bool) -> None:
+    line = (before + CANARY.encode() + after).replace(b"\n", b"")
+    assert CANARY not in error_text(line, terminated)
+
+
+def error_text(line: bytes, terminated: bool) -> str:
+    try:
+        parse_line(line, 1, terminated=terminated)
+    except (MalformedLineError, TruncatedStreamError) as exc:
+        return f"{exc} {exc.to_dict()!r}"
+    return ""

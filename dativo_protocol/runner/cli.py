@@ -18,13 +18,16 @@ from dativo_protocol.runner.output import Output
 #: command name -> "module:attribute"; modules are imported only when the command runs
 #: (or when help lists it), so ``dativo --help`` stays cheap.
 COMMANDS: dict[str, str] = {
-    "validate": "dativo_protocol.runner.commands.validate:command",
+    "run": "dativo_protocol.runner.commands.run:command",
+    "state": "dativo_protocol.runner.commands.state:command",
+    "convert": "dativo_protocol.runner.commands.convert:command",
     "registry": "dativo_protocol.runner.commands.registry:command",
     "spec": "dativo_protocol.runner.commands.lifecycle_cmds:spec_command",
     "check": "dativo_protocol.runner.commands.lifecycle_cmds:check_command",
     "discover": "dativo_protocol.runner.commands.lifecycle_cmds:discover_command",
     "install": "dativo_protocol.runner.commands.lifecycle_cmds:install_command",
     "map": "dativo_protocol.runner.commands.map:command",
+    "validate": "dativo_protocol.runner.commands.validate:command",
 }
 
 

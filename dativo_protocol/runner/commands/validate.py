@@ -53,7 +53,7 @@ def render(data: dict[str, Any]) -> str:
 
 
 @click.command("validate")
-@click.argument("file", default="-", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("file", default="-", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 @click.option(
     "--all", "collect_all", is_flag=True, help="Report every violation, not only the first."
 )

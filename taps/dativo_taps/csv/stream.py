@@ -1,0 +1,163 @@
+"""One CSV stream per configured file set, on singer-sdk's ``Stream`` with the fast path.
+
+Incremental modes (``replication_key`` of the file set):
+
+* ``_sdc_source_file_mtime``: one singer-sdk state partition per file; a file whose
+  modification time is not newer than its bookmark is skipped. The bookmark of a file is
+  written only after all its rows were emitted (the stream is declared unsorted, so
+  singer-sdk finalises a partition's bookmark at its end), so no STATE claims unread rows.
+* a column: rows whose value is below the bookmark are skipped (equal ones are re-read:
+  at-least-once); the bookmark is the largest value read, finalised at the end of the run.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from dativo_protocol.errors import ConfigError
+from dativo_taps.csv.files import SourceFile, list_files, open_text
+from dativo_taps.csv.infer import ColumnPlan, plan_columns
+from dativo_taps.csv.reader import iter_records, sample_rows
+from dativo_taps.csv.settings import FILE_KEY, LINENO_KEY, MTIME_KEY, FileSet
+from dativo_taps.kit.fastpath import FastPathStream
+
+METADATA_SCHEMA: dict[str, dict[str, Any]] = {
+    FILE_KEY: {"type": ["string", "null"]},
+    MTIME_KEY: {"type": ["string", "null"], "format": "date-time"},
+    LINENO_KEY: {"type": ["integer", "null"]},
+}
+
+
+def iso(ts: datetime.datetime) -> str:
+    return ts.astimezone(datetime.UTC).isoformat(timespec="microseconds")
+
+
+class CSVStream(FastPathStream):
+    """Records of every file of one file set."""
+
+    def __init__(self, tap: Any, file_set: FileSet, sample_limit: int) -> None:
+        self.file_set = file_set
+        self._sample_limit = sample_limit
+        super().__init__(tap, schema=self._discover_schema(tap.config), name=file_set.entity)
+        self.primary_keys = list(file_set.keys)
+        if file_set.replication_key:
+            self.replication_key = file_set.replication_key
+
+    # ------------------------------------------------------------------ discovery
+    @functools.cached_property
+    def files(self) -> list[SourceFile]:
+        return list_files(self.file_set, self._tap_config)
+
+    @property
+    def _tap_config(self) -> Mapping[str, Any]:
+        return self._tap.config
+
+    def _discover_schema(self, config: Mapping[str, Any]) -> dict[str, Any]:
+        files = list_files(self.file_set, config)
+        self.__dict__["files"] = files
+        plan = self._plan(files, config)
+        self.__dict__["plan"] = plan
+        properties = dict(plan.properties)
+        if self.file_set.metadata_columns:
+            properties.update(METADATA_SCHEMA)
+        missing_keys = [k for k in self.file_set.keys if k not in properties]
+        if missing_keys:
+            raise ConfigError(
+                f"keys name columns the files do not have: {', '.join(missing_keys)}",
+                stream=self.file_set.entity,
+            )
+        rk = self.file_set.replication_key
+        if rk and rk not in properties:
+            raise ConfigError(
+                f"replication_key {rk!r} is not a column of the files", stream=self.file_set.entity
+            )
+        return {"type": "object", "properties": properties}
+
+    def _plan(self, files: list[SourceFile], config: Mapping[str, Any]) -> ColumnPlan:
+        columns: list[str] = []
+        sample: list[list[str]] = []
+        for index, file in enumerate(files):
+            with open_text(file, self.file_set, config) as handle:
+                limit = self._sample_limit if index == 0 else 0
+                try:
+                    header, rows = sample_rows(handle, self.file_set, limit)
+                except UnicodeDecodeError as exc:
+                    raise ConfigError(
+                        f"{file.path}: cannot decode as {self.file_set.encoding} ({exc.reason})",
+                        stream=self.file_set.entity,
+                        hint="set `encoding` for this file set",
+                    ) from None
+            if index == 0:
+                sample = rows
+            columns.extend(c for c in header if c not in columns)
+        return plan_columns(
+            columns,
+            sample,
+            infer=self.file_set.infer_types,
+            overrides=self.file_set.schema_overrides,
+        )
+
+    @property
+    def plan(self) -> ColumnPlan:
+        return self.__dict__["plan"]  # type: ignore[no-any-return]
+
+    # ------------------------------------------------------------------ partitions and state
+    @property
+    def partitions(self) -> list[dict[str, Any]] | None:
+        if self.file_set.by_mtime and self.replication_key == MTIME_KEY:
+            return [{FILE_KEY: f.path} for f in self.files]
+        return None
+
+    def _unchanged(self, file: SourceFile, context: Mapping[str, Any] | None) -> bool:
+        if self.replication_method != "INCREMENTAL" or self.replication_key != MTIME_KEY:
+            return False
+        previous = self.get_starting_replication_key_value(dict(context) if context else None)
+        if not previous:
+            return False
+        seen = datetime.datetime.fromisoformat(str(previous))
+        return file.mtime <= seen
+
+    def _column_start(self) -> Any:
+        key = self.replication_key
+        if self.replication_method != "INCREMENTAL" or not key or key == MTIME_KEY:
+            return None
+        start = self.get_starting_replication_key_value(None)
+        if start is None or key not in self.plan.converters or not isinstance(start, str):
+            return start
+        return self.plan.converters[key](start)
+
+    # ------------------------------------------------------------------ records
+    def get_records(self, context: Mapping[str, Any] | None) -> Iterable[dict[str, Any]]:
+        files = self.files
+        if context and FILE_KEY in context:
+            files = [f for f in files if f.path == context[FILE_KEY]]
+        known = list(self.plan.properties)
+        start = self._column_start()
+        key = self.replication_key
+        for file in files:
+            if self._unchanged(file, context):
+                self.logger.info("Skipping %s: not modified since the last run", file.path)
+                continue
+            extra = None
+            if self.file_set.metadata_columns:
+                extra = {FILE_KEY: file.path, MTIME_KEY: iso(file.mtime)}
+            with open_text(file, self.file_set, self._tap_config) as handle:
+                records = iter_records(
+                    handle,
+                    self.file_set,
+                    self.plan.converters,
+                    display_path=file.path,
+                    extra=extra,
+                    lineno_key=LINENO_KEY if self.file_set.metadata_columns else None,
+                    known_columns=known,
+                )
+                if start is None or key is None:
+                    yield from records
+                else:
+                    for record in records:
+                        value = record.get(key)
+                        if value is None or value >= start:
+                            yield record
