@@ -10,17 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from dativo_protocol.errors import ConfigError, RecordValidationError
+from dativo_protocol.errors import ConfigError, RecordValidationError, SchemaEvolutionError
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyiceberg.table import Table
 
 
-class IncompatibleSchemaError(ConfigError):
+class IncompatibleSchemaError(SchemaEvolutionError):
     """A SCHEMA change that Iceberg schema evolution cannot apply to the existing table."""
-
-    kind = "incompatible_schema"
 
 
 def _iceberg_type(t: Any) -> Any:
