@@ -23,14 +23,19 @@ from .settings import IcebergSettings, LoadMethod
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyiceberg.catalog import Catalog
+    from pyiceberg.manifest import DataFile
     from pyiceberg.table import Table
 
     from dativo_targets.kit.sink import StreamSchema
+    from dativo_targets.kit.worker import Worker
 
 log = logging.getLogger(__name__)
 
 #: attempts of a whole checkpoint commit on one table when PyIceberg's own retries give up
 COMMIT_ATTEMPTS = 5
+#: append-only streams write this much Arrow data as Parquet in the background, while the kit
+#: parses the next input, instead of all at commit time
+PREWRITE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(slots=True)
@@ -42,6 +47,10 @@ class _Stream:
     load_method: LoadMethod
     sort: list[SortField]
     pending: list[pa.RecordBatch] = field(default_factory=list)
+    pending_bytes: int = 0
+    #: data files already written in the background for this checkpoint (append-only)
+    prewritten: list[DataFile] = field(default_factory=list)
+    prewritten_rows: int = 0
     #: index into ``pending`` of the last ACTIVATE_VERSION: the next commit keeps only rows
     #: written since the previous one (overwrite load method: 0 at the run start)
     activated_at: int | None = None
@@ -69,6 +78,7 @@ class IcebergSink:
         self.checkpoints = 0
         self._streams: dict[str, _Stream] = {}
         self._committed_state: Mapping[str, Any] | None = None
+        self._worker: Worker | None = None
 
     # ------------------------------------------------------------------ Sink protocol
     def open_stream(self, stream: str, schema: StreamSchema) -> None:
@@ -80,6 +90,7 @@ class IcebergSink:
             )
         known = self._streams.get(stream)
         if known is not None:
+            self._drain()  # background writes finish on the schema they started with
             evolve(known.table, schema.arrow, keys, stream)
             known.keys = keys
             return
@@ -95,7 +106,15 @@ class IcebergSink:
         )
 
     def write(self, stream: str, batch: pa.RecordBatch) -> None:
-        self._stream(stream).pending.append(batch)
+        s = self._stream(stream)
+        s.pending.append(batch)
+        s.pending_bytes += batch.nbytes
+        if (
+            s.pending_bytes >= PREWRITE_BYTES
+            and s.load_method == "append-only"
+            and s.activated_at is None
+        ):
+            self._prewrite(s)
 
     def activate_version(self, stream: str, version: int) -> None:
         # the table's rows become those written since the previous activation (or the run start)
@@ -106,8 +125,13 @@ class IcebergSink:
         s.activated_at = len(s.pending)
 
     def commit(self, state: Mapping[str, Any] | None) -> None:
+        self._drain()
         touched = sorted(
-            (s for s in self._streams.values() if s.pending or s.activated_at is not None),
+            (
+                s
+                for s in self._streams.values()
+                if s.pending or s.prewritten or s.activated_at is not None
+            ),
             key=lambda s: s.name,
         )
         if not touched:
@@ -129,11 +153,43 @@ class IcebergSink:
             self._committed_state = state
 
     def abort(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()  # finishes queued writes, drops their errors
+            self._worker = None
         for stream in self._streams.values():
+            _delete_quietly(stream.table, stream.prewritten)
+            stream.prewritten.clear()
             stream.pending.clear()
 
     def close(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker = None
         self._streams.clear()
+
+    # ------------------------------------------------------------------ background writes
+    def _prewrite(self, s: _Stream) -> None:
+        import pyarrow as pa
+
+        batches, table = s.pending, s.table
+        s.pending, s.pending_bytes = [], 0
+
+        def job() -> None:
+            target = table.schema().as_arrow()
+            parts = [conform(pa.Table.from_batches([b]), target, s.keys, s.stream) for b in batches]
+            data = self._shape(s, parts, target)
+            s.prewritten.extend(write_data_files(table, data))
+            s.prewritten_rows += data.num_rows
+
+        if self._worker is None:
+            from dativo_targets.kit.worker import Worker
+
+            self._worker = Worker("iceberg-writer", max_pending=2)
+        self._worker.submit(job)
+
+    def _drain(self) -> None:
+        if self._worker is not None:
+            self._worker.drain()
 
     # ------------------------------------------------------------------ internals
     def _stream(self, stream: str) -> _Stream:
@@ -225,7 +281,7 @@ class IcebergSink:
         from .txn import MemoTransaction
 
         started = time.perf_counter()
-        rows = data.before.num_rows + data.after.num_rows
+        rows = data.before.num_rows + data.after.num_rows + stream.prewritten_rows
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             table = stream.table.refresh() if attempt > 1 else stream.table
             txn = MemoTransaction(table)
@@ -236,8 +292,9 @@ class IcebergSink:
                 stream.table = txn.commit_transaction()
                 break
             except (CommitFailedException, ValidationException) as exc:
-                _delete_quietly(table, changes)
+                _delete_quietly(table, _written_now(stream, changes))
                 if attempt == COMMIT_ATTEMPTS:
+                    _delete_quietly(table, stream.prewritten)
                     raise DestinationError(
                         f"commit to table {stream.name} kept conflicting with concurrent writers "
                         f"({attempt} attempts): {type(exc).__name__}",
@@ -247,10 +304,10 @@ class IcebergSink:
                 log.warning("commit to %s conflicted (attempt %d), retrying", stream.name, attempt)
                 time.sleep(0.05 * attempt)
             except DativoError:
-                _delete_quietly(table, changes)
+                _delete_quietly(table, changes.added)
                 raise
             except OSError as exc:
-                _delete_quietly(table, changes)
+                _delete_quietly(table, changes.added)
                 raise DestinationError(
                     f"writing table {stream.name} failed: {type(exc).__name__}",
                     stream=stream.stream,
@@ -262,6 +319,9 @@ class IcebergSink:
         else:
             stream.version_files.update(changes.new_version_files)
         stream.pending.clear()
+        stream.pending_bytes = 0
+        stream.prewritten = []
+        stream.prewritten_rows = 0
         stream.commits += 1
         log.info(
             "committed %d rows to %s in %.0f ms (%d files added, %d removed, %d rows rewritten, "
@@ -284,9 +344,10 @@ class IcebergSink:
             changes.new_version_files = [f.file_path for f in changes.added]
         else:
             kept = write_data_files(table, data.before)
-            new = write_data_files(table, data.after)
+            new = stream.prewritten + write_data_files(table, data.after)
             changes = FileChanges(
-                added=kept + new, rows_added=data.before.num_rows + data.after.num_rows
+                added=kept + new,
+                rows_added=data.before.num_rows + data.after.num_rows + stream.prewritten_rows,
             )
             changes.new_version_files = [f.file_path for f in new]
         if data.replace:
@@ -299,9 +360,15 @@ class IcebergSink:
         return changes
 
 
-def _delete_quietly(table: Table, changes: FileChanges) -> None:
+def _written_now(stream: _Stream, changes: FileChanges) -> list[DataFile]:
+    """Files of a failed attempt that the next attempt will not reuse (not the prewritten ones)."""
+    keep = {f.file_path for f in stream.prewritten}
+    return [f for f in changes.added if f.file_path not in keep]
+
+
+def _delete_quietly(table: Table, files: list[DataFile]) -> None:
     """Remove data files written for a commit that did not land (they are referenced by nothing)."""
-    for data_file in changes.added:
+    for data_file in files:
         with contextlib.suppress(Exception):  # best effort: an orphan file is harmless
             table.io.delete(data_file.file_path)
 
