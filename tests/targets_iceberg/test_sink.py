@@ -291,3 +291,22 @@ def test_background_writes_are_invisible_until_commit_and_removed_on_abort(tmp_p
     sink.abort()
     assert set(data_dir.rglob("*.parquet")) == committed
     sink.close()
+
+
+def test_upsert_on_a_partitioned_table_rewrites_only_files_with_hits(tmp_path):
+    settings = local_settings(tmp_path, load_method="upsert", partition_by=["bucket(4, id)"])
+    sink = make_sink(settings)
+    sink.open_stream("users", users_schema())
+    sink.write("users", users(range(40)))
+    sink.commit(None)
+    table = open_catalog(settings).load_table(("singer", "users"))
+    before = {t.file.file_path for t in table.scan().plan_files()}
+    assert len(before) == 4
+    sink.write("users", users([5], "v2"))
+    sink.commit(None)
+    table = table.refresh()
+    after = {t.file.file_path for t in table.scan().plan_files()}
+    assert len(before & after) == 3  # the three buckets without key 5 were left alone
+    got = {r["id"]: r["name"] for r in rows(settings)}
+    assert len(got) == 40
+    assert got[5] == "v2-5"
