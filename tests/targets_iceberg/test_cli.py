@@ -48,6 +48,14 @@ def test_load_then_recover_state_and_read_with_duckdb(run_cli, tmp_path):
     assert codec.loads(recovered.stdout) == emitted[-1]
 
     assert [r["id"] for r in scan(tmp_path)] == list(range(1, 51))
+    expire_cfg = config(tmp_path, snapshot_keep_last=2)
+    expired = run_cli("target-iceberg", "--config", expire_cfg, "--expire-snapshots")
+    assert expired.returncode == 0, expired.stderr
+    report = codec.loads(expired.stdout)
+    assert report["table"] == "singer.users"
+    assert report["kept"] == 2
+    assert report["expired"] == len(emitted) - 2
+    assert [r["id"] for r in scan(tmp_path)] == list(range(1, 51))
     files = [str(p) for p in (tmp_path / "wh").rglob("*.parquet")]
     found = (
         duckdb.connect()
