@@ -35,7 +35,9 @@ def parse_type(t: pa.DataType, field: pa.Field | None = None) -> pa.DataType:
 
 
 def parse_field(f: pa.Field) -> pa.Field:
-    return pa.field(f.name, parse_type(f.type, f), nullable=f.nullable)
+    # every parse field is nullable: STATE lines share the parse (their ``record`` is null) and
+    # required fields are checked afterwards, vectorised (:func:`null_violation`)
+    return pa.field(f.name, parse_type(f.type, f), nullable=True)
 
 
 def parse_schema(schema: pa.Schema) -> pa.Schema:
@@ -80,3 +82,27 @@ def check_not_null(batch: pa.RecordBatch) -> None:
     for f, col in zip(batch.schema, batch.columns, strict=True):
         if not f.nullable and col.null_count:
             raise pa.ArrowInvalid(f"null in non-null field '{f.name}'")
+
+
+def _bad_nulls(arr: pa.Array, f: pa.Field, parent_valid: pa.Array | None) -> bool:
+    """True when ``arr`` has a null where ``f`` forbids it (under a valid parent)."""
+    if not f.nullable and arr.null_count:
+        nulls = pc.is_null(arr)
+        if parent_valid is None or pc.any(pc.and_(nulls, parent_valid)).as_py():
+            return True
+    t = f.type
+    if pa.types.is_struct(t):
+        valid = pc.is_valid(arr)
+        if parent_valid is not None:
+            valid = pc.and_(valid, parent_valid)
+        for i in range(t.num_fields):
+            if _bad_nulls(arr.field(i), t.field(i), valid):
+                return True
+    elif pa.types.is_list(t) and not t.value_field.nullable:
+        return bool(arr.values.null_count) and _bad_nulls(arr.flatten(), t.value_field, None)
+    return False
+
+
+def null_violation(records: pa.StructArray, checked: pa.Schema) -> bool:
+    """True when a record lacks a field that ``checked`` requires (a non-null field)."""
+    return any(_bad_nulls(records.field(i), f, None) for i, f in enumerate(checked))

@@ -12,8 +12,6 @@ from typing import BinaryIO
 
 from dativo_protocol.jsonl import Chunk, LineReader
 
-READ_BYTES = 1024 * 1024
-
 
 def coalesced_chunks(
     stream: BinaryIO,
@@ -23,9 +21,8 @@ def coalesced_chunks(
     linger: float = 0.5,
     clock: Callable[[], float] = time.monotonic,
 ) -> Iterator[Chunk]:
-    reader = LineReader(
-        stream, max_line_bytes=max_line_bytes, chunk_bytes=min(READ_BYTES, chunk_bytes)
-    )
+    # a file hands out whole chunks in one read; a pipe what it holds (joined below)
+    reader = LineReader(stream, max_line_bytes=max_line_bytes, chunk_bytes=chunk_bytes)
     parts: list[bytes] = []
     size = 0
     first = 0

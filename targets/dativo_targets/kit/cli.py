@@ -259,16 +259,20 @@ def target_main(app: TargetApp[Any]) -> Callable[[], NoReturn]:
 
     def main() -> NoReturn:
         previous = signal.signal(signal.SIGTERM, _on_sigterm)
+        protocol_out = sys.stdout.buffer
+        # only the kit writes to the protocol channel: a library's print() goes to stderr
+        real_stdout, sys.stdout = sys.stdout, sys.stderr
         try:
             code = run_app(
                 app,
                 sys.argv[1:],
                 stdin=sys.stdin.buffer,
-                stdout=sys.stdout.buffer,
+                stdout=protocol_out,
                 stderr=sys.stderr,
                 environ=os.environ,
             )
         finally:
+            sys.stdout = real_stdout
             signal.signal(signal.SIGTERM, previous)
         try:
             sys.stdout.flush()

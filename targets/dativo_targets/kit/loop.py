@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from dativo_protocol import codec
 from dativo_protocol.errors import (
     DativoError,
     ProtocolError,
@@ -27,13 +28,7 @@ from dativo_targets.kit import batchfiles, scan
 from dativo_targets.kit.checkpoint import Checkpointer
 from dativo_targets.kit.chunks import coalesced_chunks
 from dativo_targets.kit.deadletter import DeadLetter
-from dativo_targets.kit.decode import (
-    ARROW_ERRORS,
-    conversion_reason,
-    fast_records,
-    first_bad,
-    rows_to_batch,
-)
+from dativo_targets.kit.decode import fast_records, rows_to_batch
 from dativo_targets.kit.metrics import Metrics
 from dativo_targets.kit.settings import KitSettings
 from dativo_targets.kit.sink import Sink
@@ -49,6 +44,7 @@ class RunStats:
 
     lines: int = 0
     records: Counter[str] = field(default_factory=Counter)
+    #: lines of record runs that took the line-by-line path (0 when Arrow parsed everything)
     row_path_lines: int = 0
     commits: int = 0
     states_emitted: int = 0
@@ -93,25 +89,78 @@ class _Loop:
             max_line_bytes=self.settings.max_line_bytes,
         ):
             self.ckpt.consumed(len(chunk.data))
-            for seg in scan.split(chunk.data, chunk.first_line):
+            for seg in scan.split(
+                chunk.data, chunk.first_line, chunk.line_count, self._run_lines()
+            ):
                 if seg.records:
                     self._records(seg)
                 else:
-                    self._lines(seg)
+                    self._lines(seg, control=True)
+                self.ckpt.maybe_commit()
             self.stats.lines = chunk.last_line
-            self.ckpt.maybe_commit()
         self.ckpt.commit()
 
+    def _run_lines(self) -> int:
+        """How long a record run may grow before a STATE line ends it: about half the rows
+        the next commit waits for, so commits follow ``flush_max_rows``."""
+        return max(1, (self.settings.flush_max_rows - self.ckpt.rows) // 2)
+
     def _records(self, seg: scan.Segment) -> None:
-        name = scan.first_stream(seg.data)
-        st = self.streams.get(name) if name is not None else None
-        if st is not None and self.settings.validation != "strict":
-            batches = fast_records(seg.data, seg.line_count, st)
-            if batches is not None:
-                for batch in batches:
-                    self._write(st, batch)
+        """A run of RECORD (and STATE) lines: Arrow parse of the whole run, else grouped by
+        stream, else line by line."""
+        if self.settings.validation != "strict":
+            name = scan.first_stream(seg.data)
+            st = self.streams.get(name) if name is not None else None
+            if st is not None:
+                run = fast_records(seg.data, seg.line_count, st)
+                state_at = None
+                if run is not None and run.last_state is not None:
+                    state_at = scan.last_state_line(seg, run.last_state)
+                    if state_at is None:
+                        run = None  # an unusual STATE layout: the row path reads it
+                if run is not None:
+                    for batch in run.batches:
+                        self._write(st, batch)
+                    if state_at is not None:
+                        self._state_at(seg.base, seg.first_line, seg.start, state_at)
+                    return
+            if self._grouped(seg):
                 return
         self._lines(seg)
+
+    def _grouped(self, seg: scan.Segment) -> bool:
+        """Interleaved streams: one Arrow parse per stream (order across streams does not
+        matter inside a run: no commit falls in it)."""
+        data = bytes(seg.data)
+        grouped = scan.group_by_stream(data)
+        if grouped is None or len(grouped[0]) < 2:
+            return False
+        groups, state_index, state_line = grouped
+        runs = []
+        for name, lines in groups.items():
+            st = self.streams.get(name)
+            run = None if st is None else fast_records(b"\n".join(lines) + b"\n", len(lines), st)
+            if st is None or run is None:
+                return False
+            runs.append((st, run))
+        for st, run in runs:
+            for batch in run.batches:
+                self._write(st, batch)
+        if state_index is not None:
+            self._state_line(state_line, seg.first_line + state_index)
+        return True
+
+    def _state_line(self, line: bytes, line_no: int) -> None:
+        self._message("STATE", parse_line(line, line_no), line_no)
+
+    def _state_at(self, data: bytes, first_line: int, start: int, offset: int) -> None:
+        """The STATE line at ``offset`` of ``data``, in the run that starts at ``start`` on
+        line ``first_line`` (its number is counted only for an error)."""
+        try:
+            self._state_line(scan.line_at(data, offset), 0)
+        except DativoError as exc:
+            exc.line = first_line + data.count(b"\n", start, offset)
+            raise
 
     def _write(self, st: StreamState, batch: Any) -> None:
         if batch.num_rows:
@@ -120,13 +169,14 @@ class _Loop:
             self.stats.records[st.name] += batch.num_rows
 
     # ------------------------------------------------------------------ row path
-    def _lines(self, seg: scan.Segment) -> None:
+    def _lines(self, seg: scan.Segment, *, control: bool = False) -> None:
         data = bytes(seg.data)
         lines = data.split(b"\n")
         terminated = data.endswith(b"\n")
         if terminated:
             lines.pop()
-        self.stats.row_path_lines += len(lines)
+        if not control:
+            self.stats.row_path_lines += len(lines)
         rows: list[dict[str, Any]] = []
         line_nos: list[int] = []
         current: StreamState | None = None
@@ -172,21 +222,43 @@ class _Loop:
 
     def _flush_rows(self, st: StreamState, rows: list[dict[str, Any]], line_nos: list[int]) -> None:
         """Convert and write the buffered rows (emptied); reject the ones that do not fit."""
+        for batch in self._convert(st, rows, line_nos):
+            self._write(st, batch)
+        rows.clear()
+        line_nos.clear()
+
+    def _convert(
+        self,
+        st: StreamState,
+        rows: list[dict[str, Any]],
+        line_nos: list[int],
+        *,
+        batch_line: int | None = None,
+        what: str = "",
+    ) -> list[Any]:
+        """Batches of the valid ``rows``; invalid ones fail the run or go to the dead letter.
+        ``batch_line``/``what`` locate rows read from a BATCH file (``line_nos`` = file lines).
+        """
+        out = []
+        rows, line_nos = list(rows), list(line_nos)
         while rows:
             try:
-                batch = rows_to_batch(rows, st)
-            except ARROW_ERRORS:
-                bad = first_bad(rows, st)
+                out.append(rows_to_batch(rows, st, line_nos))
+                break
+            except RecordValidationError as exc:
+                if exc.line is None or exc.line not in line_nos:
+                    raise
+                bad = line_nos.index(exc.line)
+                reason, line = exc.message, exc.line
+                if batch_line is not None:
+                    reason, line = f"{what}, line {exc.line}: {reason}", batch_line
+                if self.dead_letter is None:
+                    raise RecordValidationError(reason, stream=st.name, line=line) from None
                 if bad:
-                    self._write(st, rows_to_batch(rows[:bad], st))
-                record, line_no = rows[bad], line_nos[bad]
-                reason = None if self.settings.validation == "off" else st.check()(record)
-                self._invalid(st, line_no, reason or conversion_reason(record, st), record)
+                    out.append(rows_to_batch(rows[:bad], st, line_nos[:bad]))
+                self._invalid(st, line, reason, rows[bad])
                 del rows[: bad + 1], line_nos[: bad + 1]
-                continue
-            self._write(st, batch)
-            rows.clear()
-            line_nos.clear()
+        return out
 
     def _invalid(self, st: StreamState, line_no: int | None, reason: str, record: Any) -> None:
         if self.dead_letter is None:
@@ -257,11 +329,12 @@ class _Loop:
 
     def _batch_rows(self, st: StreamState, data: bytes, what: str, line_no: int) -> list[Any]:
         rows: list[dict[str, Any]] = []
+        line_nos: list[int] = []
         for n, line in batchfiles.jsonl_file(data):
             try:
-                record = parse_line(b'{"type":"RECORD","record":' + line + b"}", n)["record"]
-            except ProtocolError:
-                raise ProtocolError(f"{what}, line {n}: not a JSON object", line=line_no) from None
+                record = codec.loads(line)
+            except codec.JSONDecodeError:
+                raise ProtocolError(f"{what}, line {n}: not valid JSON", line=line_no) from None
             if not isinstance(record, dict):
                 raise ProtocolError(f"{what}, line {n}: not a JSON object", line=line_no)
             if self.settings.validation == "strict":
@@ -270,22 +343,8 @@ class _Loop:
                     self._invalid(st, line_no, f"{what}, line {n}: {reason}", record)
                     continue
             rows.append(record)
-        out = []
-        while rows:
-            try:
-                out.append(rows_to_batch(rows, st))
-                break
-            except ARROW_ERRORS:
-                bad = first_bad(rows, st)
-                if bad:
-                    out.append(rows_to_batch(rows[:bad], st))
-                record = rows[bad]
-                reason = None if self.settings.validation == "off" else st.check()(record)
-                self._invalid(
-                    st, line_no, f"{what}: {reason or conversion_reason(record, st)}", record
-                )
-                del rows[: bad + 1]
-        return out
+            line_nos.append(n)
+        return self._convert(st, rows, line_nos, batch_line=line_no, what=what)
 
 
 def run_target(

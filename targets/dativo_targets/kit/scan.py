@@ -1,7 +1,9 @@
 """Split a chunk into runs of RECORD lines and the rare other messages, by byte scan.
 
-A line that starts with ``{"type":"<not RECORD>"`` (the layout singer-sdk and singer-python
-write) is a *control* line; everything between control lines is a *record run*. The scan may
+A line that starts with ``{"type":"<not RECORD or STATE>"`` (the layout singer-sdk and
+singer-python write) is a *control* line; everything between control lines is a *record run*:
+RECORD lines and the STATE lines among them (only the last STATE of a run matters: STATEs are
+emitted after the commit that covers them, and a commit never falls inside a run). The scan may
 miss control lines written differently (another key first, odd spacing): the decoder verifies
 every run (row count, ``type`` and ``stream`` columns) and falls back to the line-by-line path
 when anything is off, so the scan only decides speed, never correctness.
@@ -13,9 +15,12 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-_CONTROL_AFTER_NL = re.compile(rb'\n\{"type": ?"(?!RECORD")')
-_CONTROL_AT_START = re.compile(rb'\{"type": ?"(?!RECORD")')
-_STREAM = re.compile(rb'"stream": ?"([^"\\]*)"')
+#: the type values of the rare messages, and the line starts they must follow
+_CONTROL_TYPES = (b'"SCHEMA"', b'"ACTIVATE_VERSION"', b'"BATCH"')
+_STATE_TYPES = (b'"STATE"',)
+_HEADS = (b'{"type":', b'{"type": ')
+_RECORD_PREFIX = re.compile(rb'\{"type": ?"RECORD", ?"stream": ?"([^"\\]*)"')
+_STATE_PREFIX = re.compile(rb'\{"type": ?"STATE"')
 
 
 @dataclass(slots=True)
@@ -26,37 +31,120 @@ class Segment:
     first_line: int
     data: memoryview
     line_count: int
+    base: bytes = b""  # the chunk ``data`` is a view of
+    start: int = 0  # offset of ``data`` in ``base``
 
 
-def split(data: bytes, first_line: int) -> Iterator[Segment]:
-    """Segments of a newline-aligned chunk, in order."""
+def split(
+    data: bytes, first_line: int, line_count: int, max_run_lines: int = 1 << 62
+) -> Iterator[Segment]:
+    """Segments of a newline-aligned chunk of ``line_count`` lines, in order. A record run
+    ends after the first STATE line that makes it at least ``max_run_lines`` long (so commits
+    follow the flush settings), and before every control line."""
     view = memoryview(data)
-    starts = [m.start() + 1 for m in _CONTROL_AFTER_NL.finditer(data)]
-    if _CONTROL_AT_START.match(data):
-        starts.insert(0, 0)
-    pos = 0
+    events = [(start, False) for start in _line_starts(data, _CONTROL_TYPES)]
+    if max_run_lines < line_count:
+        events += [(start, True) for start in state_lines(data)]
+        events.sort()
+    if not events:
+        yield Segment(True, first_line, view, line_count, data, 0)
+        return
+    pos = 0  # start of the current run
     line = first_line
-    for start in starts:
-        if start > pos:
-            n = data.count(b"\n", pos, start)
-            yield Segment(True, line, view[pos:start], n)
-            line += n
+    counted, n = 0, 0  # lines of the run up to offset ``counted``
+    for start, is_state in events:
         end = data.find(b"\n", start)
         end = len(data) if end < 0 else end + 1
-        yield Segment(False, line, view[start:end], 1)
+        if is_state:
+            n += data.count(b"\n", counted, end)
+            counted = end
+            if n >= max_run_lines:
+                yield Segment(True, line, view[pos:end], n, data, pos)
+                line += n
+                pos = counted = end
+                n = 0
+            continue
+        if start > pos:
+            n += data.count(b"\n", counted, start)
+            yield Segment(True, line, view[pos:start], n, data, pos)
+            line += n
+        yield Segment(False, line, view[start:end], 1, data, start)
         line += 1
-        pos = end
+        pos = counted = end
+        n = 0
     if pos < len(data):
-        rest = view[pos:]
-        n = data.count(b"\n", pos)
-        if not data.endswith(b"\n"):
-            n += 1
-        yield Segment(True, line, rest, n)
+        yield Segment(True, line, view[pos:], first_line + line_count - line, data, pos)
 
 
 def first_stream(data: memoryview) -> str | None:
-    """The ``stream`` of the first line of a record run, if the scan can see it."""
-    head = bytes(data[:4096])
-    end = head.find(b"\n")
-    m = _STREAM.search(head if end < 0 else head[:end])
+    """The ``stream`` of the first RECORD line of a run, if the scan can see it."""
+    m = _RECORD_PREFIX.search(bytes(data[:65536]))
     return m.group(1).decode("utf-8", "replace") if m else None
+
+
+def _line_starts(data: bytes, types: tuple[bytes, ...]) -> list[int]:
+    """Offsets of the lines that start with ``{"type":<one of types>`` (sorted): one substring
+    search per type (no per-line work), then a check of the few places found."""
+    starts: list[int] = []
+    find = data.find
+    for kind in types:
+        pos = find(kind)
+        while pos >= 0:
+            for head in _HEADS:
+                begin = pos - len(head)
+                if begin >= 0 and data[begin:pos] == head and (begin == 0 or data[begin - 1] == 10):
+                    starts.append(begin)
+            pos = find(kind, pos + 1)
+    starts.sort()
+    return starts
+
+
+def state_lines(data: bytes) -> list[int]:
+    """Start offsets of the lines of a run that the scan sees as STATE messages."""
+    return _line_starts(data, _STATE_TYPES)
+
+
+def line_at(data: bytes, start: int) -> bytes:
+    end = data.find(b"\n", start)
+    return data[start:] if end < 0 else data[start:end]
+
+
+def group_by_stream(data: bytes) -> tuple[dict[str, list[bytes]], int | None, bytes] | None:
+    """The RECORD lines of a run grouped by stream (in order within each stream), and the index
+    and bytes of its last STATE line, if every line has the usual layout; else ``None``."""
+    groups: dict[str, list[bytes]] = {}
+    last_state: int | None = None
+    state = b""
+    lines = data.split(b"\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    match_record, match_state = _RECORD_PREFIX.match, _STATE_PREFIX.match
+    for i, line in enumerate(lines):
+        m = match_record(line)
+        if m is not None:
+            name = m.group(1).decode("utf-8", "replace")
+            group = groups.get(name)
+            if group is None:
+                group = groups[name] = []
+            group.append(line)
+        elif match_state(line):
+            last_state, state = i, line
+        else:
+            return None
+    return groups, last_state, state
+
+
+def last_state_line(seg: Segment, row: int) -> int | None:
+    """Offset in ``seg.base`` of the STATE line that is line ``row`` (0-based) of a record run,
+    searched backwards from the run's end (``None`` if it is not laid out as usual)."""
+    data, lo = seg.base, seg.start
+    hi = lo + seg.data.nbytes
+    pos = data.rfind(b'"STATE"', lo, hi)
+    while pos >= 0:
+        for head in _HEADS:
+            begin = pos - len(head)
+            if begin >= lo and data[begin:pos] == head and (begin == lo or data[begin - 1] == 10):
+                lines_from_it = data.count(b"\n", begin, hi) + (0 if data[hi - 1] == 10 else 1)
+                return begin if seg.line_count - lines_from_it == row else None
+        pos = data.rfind(b'"STATE"', lo, pos)
+    return None

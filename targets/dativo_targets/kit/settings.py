@@ -38,38 +38,42 @@ class KitSettings(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     validation: Literal["off", "fast", "strict"] = Field(
-        "fast",
+        default="fast",
         description="Record checks: 'off' (only what the Arrow conversion needs), 'fast' "
         "(vectorised type, required and format checks) or 'strict' (full JSON Schema per record).",
     )
     on_invalid_record: Literal["fail", "dead_letter"] = Field(
-        "fail",
+        default="fail",
         description="'fail' stops at the first invalid record; 'dead_letter' writes it, with "
         "the reason, to dead_letter_path and goes on.",
     )
     dead_letter_path: str | None = Field(
-        None, description="Where rejected records go (local path or fsspec URL)."
+        default=None, description="Where rejected records go (local path or fsspec URL)."
     )
     flush_max_rows: int = Field(
-        1_000_000, ge=1, description="Commit (and emit the latest STATE) after this many records."
+        default=250_000,
+        ge=1,
+        description="Commit (and emit the latest STATE) after this many records.",
     )
     flush_max_bytes: int = Field(
-        512 * MiB, ge=1, description="Commit after this many bytes of input."
+        default=512 * MiB, ge=1, description="Commit after this many bytes of input."
     )
     flush_interval_seconds: float = Field(
-        60.0, gt=0, description="Commit at least this often (checked as input arrives)."
+        default=60.0, gt=0, description="Commit at least this often (checked as input arrives)."
     )
     read_chunk_bytes: int = Field(
-        16 * MiB, ge=1024, description="Bytes of input parsed at once (bigger is faster)."
+        default=32 * MiB, ge=1024, description="Bytes of input parsed at once (bigger is faster)."
     )
-    max_line_bytes: int = Field(64 * MiB, ge=1024, description="Longest accepted input line.")
+    max_line_bytes: int = Field(
+        default=64 * MiB, ge=1024, description="Longest accepted input line."
+    )
     batch_storage_options: dict[str, Any] = Field(
         default_factory=dict,
         description="fsspec options for reading BATCH manifest files (e.g. s3 endpoint, key).",
     )
-    metrics: bool = Field(True, description="Write singer-style METRIC lines on stderr.")
+    metrics: bool = Field(default=True, description="Write singer-style METRIC lines on stderr.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        "INFO", description="Log level on stderr."
+        default="INFO", description="Log level on stderr."
     )
 
 

@@ -22,18 +22,16 @@ class StreamState:
 
     ``record_parse`` is the schema pyarrow.json reads a bare record with (``None`` when the
     stream has fields it cannot read, e.g. JSON-encoded objects: those go line by line);
-    ``envelope_parse`` wraps it in a RECORD message. In ``fast``/``strict`` mode a field that is
-    required and not nullable in the JSON Schema is non-null in the parse schema, so pyarrow
-    rejects its absence.
+    ``envelope_parse`` wraps it in a RECORD message. Parse schemas are all nullable; ``checked``
+    says which fields must not be null (in ``fast``/``strict`` mode: required fields whose type
+    excludes null, and key properties), checked vectorised after the parse.
     """
 
     schema: StreamSchema
     record_parse: pa.Schema | None
     envelope_parse: pa.Schema | None
-    #: the parse schema of the line-by-line path: JSON-encoded fields arrive as strings
-    row_parse: pa.Schema
-    json_paths: tuple[tuple[str, ...], ...]
-    number_string_paths: tuple[tuple[str, ...], ...]
+    #: ``schema.arrow`` with the nullability the validation mode checks (row path)
+    checked: pa.Schema
     _check: Check | None = field(default=None)
 
     @property
@@ -45,19 +43,6 @@ class StreamState:
         if self._check is None:
             self._check = compile_check(self.schema.json_schema)
         return self._check
-
-
-def _row_type(f: pa.Field) -> pa.Field:
-    try:
-        return pa.field(f.name, parse_schema(pa.schema([f])).field(0).type, nullable=True)
-    except NotFastParseable:
-        pass
-    t = f.type
-    if pa.types.is_struct(t):
-        return pa.field(f.name, pa.struct([_row_type(t.field(i)) for i in range(t.num_fields)]))
-    if pa.types.is_list(t):
-        return pa.field(f.name, pa.list_(_row_type(t.value_field)))
-    return pa.field(f.name, pa.string())  # JSON-encoded: the row path serialises it
 
 
 def build_stream(
@@ -93,7 +78,7 @@ def build_stream(
             [
                 ("type", pa.string()),
                 ("stream", pa.string()),
-                pa.field("record", pa.struct(list(record_parse)), nullable=False),
+                ("record", pa.struct(list(record_parse))),
             ]
         )
     except NotFastParseable:
@@ -102,7 +87,5 @@ def build_stream(
         schema=schema,
         record_parse=record_parse,
         envelope_parse=envelope,
-        row_parse=pa.schema([_row_type(f) for f in checked.schema]),
-        json_paths=mapped.json_fields,
-        number_string_paths=mapped.paths("number_string"),
+        checked=checked.schema,
     )

@@ -136,6 +136,7 @@ class S3Publisher(Publisher):
     def discard(self, handle: Handle) -> None:
         with contextlib.suppress(Exception):
             handle.stream.discard()  # type: ignore[attr-defined]
+            handle.stream.closed = True  # type: ignore[misc]  # nothing left to upload at exit
 
     def cleanup(self) -> None:
         pass

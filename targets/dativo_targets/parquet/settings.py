@@ -16,11 +16,12 @@ class PartitionSpec(BaseModel):
 
     field: str = Field(description="Top-level column to partition by.")
     granularity: Literal["day", "hour", "value"] = Field(
-        "value",
+        default="value",
         description="'day'/'hour' of a date-time or date column, or the column's 'value'.",
     )
     name: str | None = Field(
-        None, description="Folder key; default '<field>_<granularity>' ('hour' adds a day level)."
+        default=None,
+        description="Folder key; default '<field>_<granularity>' ('hour' adds a day level).",
     )
 
 
@@ -32,29 +33,35 @@ class ParquetSettings(KitSettings):
         default_factory=list, description="Partition folders, outermost first."
     )
     file_max_rows: int = Field(
-        1_000_000, ge=1, description="Roll to a new file after this many rows."
+        default=1_000_000, ge=1, description="Roll to a new file after this many rows."
     )
     file_max_bytes: int = Field(
-        512 * MiB,
+        default=512 * MiB,
         ge=1024,
         description="Roll to a new file after about this many bytes (in memory).",
     )
-    row_group_rows: int = Field(256_000, ge=1, description="Rows per Parquet row group.")
+    row_group_rows: int = Field(default=128_000, ge=1, description="Rows per Parquet row group.")
     compression: Literal["zstd", "snappy", "gzip", "lz4", "brotli", "none"] = Field(
-        "zstd", description="Parquet compression codec."
+        default="zstd", description="Parquet compression codec."
     )
-    compression_level: int | None = Field(None, description="Codec level (codec default if unset).")
+    compression_level: int | None = Field(
+        default=None, description="Codec level (codec default if unset)."
+    )
     on_incompatible_schema: Literal["fail", "new_folder"] = Field(
-        "fail",
+        default="fail",
         description="A SCHEMA that changes column types incompatibly: 'fail', or write the new "
         "schema's files to '<stream>__<schema hash>'.",
     )
-    max_open_files: int = Field(64, ge=1, description="Open partition files per stream at most.")
-    s3_endpoint_url: str | None = Field(None, description="S3 endpoint (S3-compatible stores).")
-    aws_access_key_id: str | None = Field(None, description="S3 access key id.")
+    max_open_files: int = Field(
+        default=64, ge=1, description="Open partition files per stream at most."
+    )
+    s3_endpoint_url: str | None = Field(
+        default=None, description="S3 endpoint (S3-compatible stores)."
+    )
+    aws_access_key_id: str | None = Field(default=None, description="S3 access key id.")
     aws_secret_access_key: str | None = secret("S3 secret access key.")
     aws_session_token: str | None = secret("S3 session token.")
-    aws_region: str | None = Field(None, description="S3 region.")
+    aws_region: str | None = Field(default=None, description="S3 region.")
     storage_options: dict[str, Any] = Field(
         default_factory=dict, description="Extra fsspec options for the destination filesystem."
     )

@@ -13,10 +13,10 @@ import pyarrow as pa
 
 from dativo_protocol.errors import DestinationError, SchemaEvolutionError
 from dativo_protocol.log import get_logger
+from dativo_protocol.schema.evolution import conform_batch, diff_schemas
 from dativo_targets.kit.sink import StreamSchema
 from dativo_targets.kit.worker import Worker
 from dativo_targets.parquet import layout
-from dativo_targets.parquet.evolution import incompatible_columns
 from dativo_targets.parquet.files import FileOptions, OpenFile
 from dativo_targets.parquet.publish import Handle, LocalPublisher, Publisher, publisher_for
 from dativo_targets.parquet.settings import ParquetSettings
@@ -81,21 +81,25 @@ class ParquetSink:
         current = self.streams.get(stream)
         folder = current.folder if current else layout.stream_folder(stream)
         previous = current.schema if current else self._existing_schema(folder)
+        target = new
         if previous is not None:
-            bad = incompatible_columns(previous, new)
-            if bad:
+            diff = diff_schemas(previous, new)
+            if not diff.compatible:
                 if self.settings.on_incompatible_schema == "fail":
                     raise SchemaEvolutionError(
-                        f"new SCHEMA changes the type of column(s) {', '.join(bad)} incompatibly",
+                        "incompatible schema change: "
+                        + "; ".join(c.describe() for c in diff.incompatible),
                         stream=stream,
                         hint="set on_incompatible_schema=new_folder to write it to a new folder",
                     )
                 folder = layout.schema_folder(stream, new)
                 self.log.warning("stream '%s': incompatible schema, writing to %s", stream, folder)
+            else:
+                target = diff.unified
         if current is not None:
             self._roll_all(current)
         self.streams[stream] = _Stream(
-            stream, folder, new, version=current.version if current else None
+            stream, folder, target, version=current.version if current else None
         )
 
     def write(self, stream: str, batch: pa.RecordBatch) -> None:
@@ -152,6 +156,8 @@ class ParquetSink:
             self.worker.drain()
 
     def _write(self, st: _Stream, batch: pa.RecordBatch) -> None:
+        if not batch.schema.equals(st.schema, check_metadata=False):
+            batch = conform_batch(batch, st.schema)
         for key, part in layout.split_by_partition(batch, self.settings.partition_by):
             f = st.files.get(key)
             if f is None:
