@@ -158,3 +158,20 @@ def test_secrets_never_leak(run_cli, tmp_path):
     recovered = run_cli("target-iceberg", "--config", cfg, "--recover-state")
     assert recovered.returncode == 10
     assert_no_secret(canary, done.stdout, done.stderr, recovered.stdout, recovered.stderr)
+
+
+def test_activate_version_and_overwrite_replace_the_rows(run_cli, tmp_path):
+    cfg = config(tmp_path)
+    assert (
+        run_cli("target-iceberg", "--config", cfg, input=jsonl(users(range(1, 6)))).returncode == 0
+    )
+    activate = {"type": "ACTIVATE_VERSION", "stream": "users", "version": 2}
+    messages = [*users([7, 8]), activate]
+    done = run_cli("target-iceberg", "--config", cfg, input=jsonl(messages))
+    assert done.returncode == 0, done.stderr
+    assert [r["id"] for r in scan(tmp_path)] == [7, 8]
+
+    refresh = config(tmp_path, load_method="overwrite")
+    done = run_cli("target-iceberg", "--config", refresh, input=jsonl(users([20, 21])))
+    assert done.returncode == 0, done.stderr
+    assert [r["id"] for r in scan(tmp_path)] == [20, 21]
