@@ -116,3 +116,32 @@ def test_sigkill_at_any_moment_leaves_only_whole_files(tmp_path: Path, delay: fl
     if emitted:
         last = emitted[-1]["bookmarks"]["users"]["id"]
         assert set(range(1, last + 1)) <= {r["id"] for r in rows}
+
+
+def test_sigterm_discards_uncommitted_data_and_exits_130(tmp_path: Path) -> None:
+    dest = tmp_path / "out"
+    config = write_config(tmp_path, {"destination_path": str(dest), "flush_max_rows": 500})
+    proc = subprocess.Popen(
+        [script("target-parquet"), "--config", str(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    stop = threading.Event()
+    writer = threading.Thread(
+        target=feed, args=(proc, users_stream(TOTAL, state_every=STATE_EVERY), stop), daemon=True
+    )
+    writer.start()
+    assert proc.stdout is not None
+    first = orjson.loads(proc.stdout.readline())  # one commit happened
+    proc.send_signal(signal.SIGTERM)
+    stop.set()
+    out, err = proc.communicate(timeout=60)
+    writer.join(30)
+    assert proc.returncode == 130, err
+    assert b"SIGTERM" in err
+    emitted = [first, *(orjson.loads(x) for x in out.splitlines())]
+    last = emitted[-1]["bookmarks"]["users"]["id"]
+    rows = {r["id"] for r in read_rows(dest / "users")}
+    assert set(range(1, last + 1)) <= rows
+    assert not (dest / "_dativo_tmp").exists()  # the aborted run cleaned up after itself

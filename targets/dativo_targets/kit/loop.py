@@ -89,14 +89,17 @@ class _Loop:
             max_line_bytes=self.settings.max_line_bytes,
         ):
             self.ckpt.consumed(len(chunk.data))
-            for seg in scan.split(
-                chunk.data, chunk.first_line, chunk.line_count, self._run_lines()
-            ):
-                if seg.records:
-                    self._records(seg)
-                else:
-                    self._lines(seg, control=True)
+            if self._whole_chunk(chunk):
                 self.ckpt.maybe_commit()
+            else:
+                for seg in scan.split(
+                    chunk.data, chunk.first_line, chunk.line_count, self._run_lines()
+                ):
+                    if seg.records:
+                        self._records(seg)
+                    else:
+                        self._lines(seg, control=True)
+                    self.ckpt.maybe_commit()
             self.stats.lines = chunk.last_line
         self.ckpt.commit()
 
@@ -105,28 +108,47 @@ class _Loop:
         the next commit waits for, so commits follow ``flush_max_rows``."""
         return max(1, (self.settings.flush_max_rows - self.ckpt.rows) // 2)
 
+    def _whole_chunk(self, chunk: Any) -> bool:
+        """The common case first: a chunk of only RECORD and STATE lines of one known stream,
+        parsed at once with no scan at all. False (nothing done) when that does not hold:
+        the chunk is then split into runs and control lines."""
+        if (
+            self.settings.validation == "strict"
+            or chunk.line_count > self.settings.flush_max_rows - self.ckpt.rows
+            or scan.starts_with_control(chunk.data)
+        ):
+            return False
+        seg = scan.Segment(
+            True, chunk.first_line, memoryview(chunk.data), chunk.line_count, chunk.data, 0
+        )
+        return self._fast_run(seg)
+
     def _records(self, seg: scan.Segment) -> None:
         """A run of RECORD (and STATE) lines: Arrow parse of the whole run, else grouped by
         stream, else line by line."""
-        if self.settings.validation != "strict":
-            name = scan.first_stream(seg.data)
-            st = self.streams.get(name) if name is not None else None
-            if st is not None:
-                run = fast_records(seg.data, seg.line_count, st)
-                state_at = None
-                if run is not None and run.last_state is not None:
-                    state_at = scan.last_state_line(seg, run.last_state)
-                    if state_at is None:
-                        run = None  # an unusual STATE layout: the row path reads it
-                if run is not None:
-                    for batch in run.batches:
-                        self._write(st, batch)
-                    if state_at is not None:
-                        self._state_at(seg.base, seg.first_line, seg.start, state_at)
-                    return
-            if self._grouped(seg):
-                return
+        if self.settings.validation != "strict" and (self._fast_run(seg) or self._grouped(seg)):
+            return
         self._lines(seg)
+
+    def _fast_run(self, seg: scan.Segment) -> bool:
+        """One Arrow parse of a run of one stream's RECORD lines (and STATE lines)."""
+        name = scan.first_stream(seg.data)
+        st = self.streams.get(name) if name is not None else None
+        if st is None:
+            return False
+        run = fast_records(seg.data, seg.line_count, st)
+        if run is None:
+            return False
+        state_at = None
+        if run.last_state is not None:
+            state_at = scan.last_state_line(seg, run.last_state)
+            if state_at is None:
+                return False  # an unusual STATE layout: a slower path reads it
+        for batch in run.batches:
+            self._write(st, batch)
+        if state_at is not None:
+            self._state_at(seg.base, seg.first_line, seg.start, state_at)
+        return True
 
     def _grouped(self, seg: scan.Segment) -> bool:
         """Interleaved streams: one Arrow parse per stream (order across streams does not

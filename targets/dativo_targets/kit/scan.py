@@ -148,3 +148,9 @@ def last_state_line(seg: Segment, row: int) -> int | None:
                 return begin if seg.line_count - lines_from_it == row else None
         pos = data.rfind(b'"STATE"', lo, pos)
     return None
+
+
+def starts_with_control(data: bytes) -> bool:
+    """True when the first line is a SCHEMA/ACTIVATE_VERSION/BATCH message (usual layout)."""
+    head = data[:40]
+    return any(head.startswith(h + kind) for h in _HEADS for kind in _CONTROL_TYPES)

@@ -18,6 +18,25 @@ class FileOptions:
     row_group_rows: int
     max_rows: int
     max_bytes: int
+    dictionary: str = "strings"
+
+
+def string_columns(schema: pa.Schema) -> list[str]:
+    """Dotted paths of the string columns (structs walked): the columns worth a dictionary.
+    Ids, numbers and timestamps rarely repeat: dictionary-encoding them costs time and space."""
+    out: list[str] = []
+
+    def walk(f: pa.Field, path: str) -> None:
+        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
+            out.append(path)
+        elif pa.types.is_struct(f.type):
+            for i in range(f.type.num_fields):
+                child = f.type.field(i)
+                walk(child, f"{path}.{child.name}")
+
+    for f in schema:
+        walk(f, f.name)
+    return out
 
 
 @dataclass(slots=True)
@@ -36,12 +55,16 @@ class OpenFile:
     def create(
         cls, publisher: Publisher, final: str, schema: pa.Schema, options: FileOptions
     ) -> OpenFile:
+        use_dictionary: bool | list[str] = options.dictionary == "all"
+        if options.dictionary == "strings":
+            use_dictionary = string_columns(schema)
         handle = publisher.open(final)
         writer = pq.ParquetWriter(
             handle.stream,
             schema,
             compression=options.compression,
             compression_level=options.compression_level,
+            use_dictionary=use_dictionary,
             write_statistics=True,
         )
         return cls(handle, writer, options)

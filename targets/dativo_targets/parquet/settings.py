@@ -47,6 +47,10 @@ class ParquetSettings(KitSettings):
     compression_level: int | None = Field(
         default=None, description="Codec level (codec default if unset)."
     )
+    dictionary: Literal["strings", "all", "none"] = Field(
+        default="strings",
+        description="Dictionary-encode string columns only (default), every column, or none.",
+    )
     on_incompatible_schema: Literal["fail", "new_folder"] = Field(
         default="fail",
         description="A SCHEMA that changes column types incompatibly: 'fail', or write the new "

@@ -64,6 +64,7 @@ class ParquetSink:
             row_group_rows=settings.row_group_rows,
             max_rows=settings.file_max_rows,
             max_bytes=settings.file_max_bytes,
+            dictionary=settings.dictionary,
         )
         self.run = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + uuid.uuid4().hex[:8]
         self.seq = 0
