@@ -2,6 +2,7 @@
 
     python bench/target_iceberg.py                       # the standard 1M records, checkpoint 100k
     python bench/target_iceberg.py --records 100000 --checkpoint 10000 --commits 20   # dev size
+    python bench/target_iceberg.py --parts latency --clock cpu     # one part; CPU time of the target
 
 Prints, on the standard input of ``bench/generate.py``:
 
@@ -212,54 +213,69 @@ def main() -> None:
         default="wall",
         help="rates from wall time, or from the target's CPU time (shared machines)",
     )
+    parser.add_argument(
+        "--parts",
+        default="throughput,merge,latency",
+        help="comma-separated subset of: throughput, merge, latency",
+    )
     args = parser.parse_args()
     n, checkpoint, clock = args.records, args.checkpoint, args.clock
+    parts = set(args.parts.split(","))
 
     standard = ensure_input(n).jsonl
-    upserts = ensure_upsert_input(n, checkpoint)
     workdir = Path(tempfile.mkdtemp(prefix="bench-iceberg-"))
     try:
-        parquet_cfg = {"destination_path": str(workdir / "parquet"), **kit_config(checkpoint)}
-        t_parquet, _ = run_target("target-parquet", parquet_cfg, standard, workdir)
-        t_append, append_log = run_target(
-            "target-iceberg", iceberg_config(workdir, "append", checkpoint), standard, workdir
-        )
-        t_upsert, upsert_log = run_target(
-            "target-iceberg",
-            iceberg_config(workdir, "upsert", checkpoint, load_method="upsert"),
-            upserts,
-            workdir,
-        )
-        print(f"input: {n:,} records, a checkpoint every {checkpoint:,} records; {clock} clock")
-        for label, timing in (
-            ("target-parquet", t_parquet),
-            ("target-iceberg append", t_append),
-            ("target-iceberg upsert", t_upsert),
-        ):
-            secs = timing.get(clock)
-            print(
-                f"  {label:<24}{n / secs:>10,.0f} rec/s  "
-                f"({timing.wall:.2f} s wall, {timing.cpu:.2f} s cpu)"
+        if "throughput" in parts or "merge" in parts:
+            throughput(n, checkpoint, clock, standard, workdir, show="throughput" in parts)
+        if "merge" in parts:
+            merge_vs_pyiceberg(workdir / "append", workdir, min(n, args.peer_records), checkpoint)
+        if "latency" in parts:
+            per_commit = max(1, n // args.commits)
+            _, latency_log = run_target(
+                "target-iceberg", iceberg_config(workdir, "latency", per_commit), standard, workdir
             )
-        print(
-            "  (upsert input: every 10th record after the first checkpoint updates an earlier key)"
-        )
-        ratio_append = t_parquet.get(clock) / t_append.get(clock)
-        ratio_upsert = t_append.get(clock) / t_upsert.get(clock)
-        print(f"  ratio append / parquet: {ratio_append:.2f}  (goal >= 0.8)")
-        print(f"  ratio upsert / append:  {ratio_upsert:.2f}  (goal >= 0.3)")
-        print(f"  append commits (ms): {[ms for _, ms, _ in commit_log(append_log)]}")
-        print(f"  upsert commits (ms): {[ms for _, ms, _ in commit_log(upsert_log)]}")
-
-        merge_vs_pyiceberg(workdir / "append", workdir, min(n, args.peer_records), checkpoint)
-
-        per_commit = max(1, n // args.commits)
-        _, latency_log = run_target(
-            "target-iceberg", iceberg_config(workdir, "latency", per_commit), standard, workdir
-        )
-        report_latency(commit_log(latency_log), per_commit)
+            report_latency(commit_log(latency_log), per_commit)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def throughput(
+    n: int, checkpoint: int, clock: str, standard: Path, workdir: Path, show: bool
+) -> None:
+    """target-parquet, target-iceberg append and upsert on the same input (leaves the append
+    warehouse in ``workdir / "append"`` for the merge comparison)."""
+    t_append, append_log = run_target(
+        "target-iceberg", iceberg_config(workdir, "append", checkpoint), standard, workdir
+    )
+    if not show:
+        return
+    upserts = ensure_upsert_input(n, checkpoint)
+    parquet_cfg = {"destination_path": str(workdir / "parquet"), **kit_config(checkpoint)}
+    t_parquet, _ = run_target("target-parquet", parquet_cfg, standard, workdir)
+    t_upsert, upsert_log = run_target(
+        "target-iceberg",
+        iceberg_config(workdir, "upsert", checkpoint, load_method="upsert"),
+        upserts,
+        workdir,
+    )
+    print(f"input: {n:,} records, a checkpoint every {checkpoint:,} records; {clock} clock")
+    for label, timing in (
+        ("target-parquet", t_parquet),
+        ("target-iceberg append", t_append),
+        ("target-iceberg upsert", t_upsert),
+    ):
+        secs = timing.get(clock)
+        print(
+            f"  {label:<24}{n / secs:>10,.0f} rec/s  "
+            f"({timing.wall:.2f} s wall, {timing.cpu:.2f} s cpu)"
+        )
+    print("  (upsert input: every 10th record after the first checkpoint updates an earlier key)")
+    ratio_append = t_parquet.get(clock) / t_append.get(clock)
+    ratio_upsert = t_append.get(clock) / t_upsert.get(clock)
+    print(f"  ratio append / parquet: {ratio_append:.2f}  (goal >= 0.8)")
+    print(f"  ratio upsert / append:  {ratio_upsert:.2f}  (goal >= 0.3)")
+    print(f"  append commits (ms): {[ms for _, ms, _ in commit_log(append_log)]}")
+    print(f"  upsert commits (ms): {[ms for _, ms, _ in commit_log(upsert_log)]}")
 
 
 def report_latency(commits: list[tuple[int, int, int]], per_commit: int) -> None:
