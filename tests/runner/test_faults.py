@@ -22,25 +22,29 @@ from tests.runner.conftest import read_output
 ROWS = 3000
 
 
-def _children(pid: int) -> dict[str, int]:
-    """The runner's direct children by role (from /proc)."""
+def _children_named(pid: int) -> dict[str, int]:
+    """The runner's direct children (from /proc), by the file name of their program."""
     found: dict[str, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid != pid:
+        if int(stat.rsplit(")", 1)[1].split()[1]) != pid or not argv[0]:
             continue
-        if b"singer_tap.py" in cmdline:
-            found["tap"] = int(entry.name)
-        elif b"singer_target.py" in cmdline:
-            found["target"] = int(entry.name)
+        program = argv[1] if Path(argv[0].decode()).name.startswith("python") else argv[0]
+        found[Path(program.decode()).name] = int(entry.name)
     return found
+
+
+def _children(pid: int) -> dict[str, int]:
+    """The test tap and target started by the runner, by role."""
+    named = _children_named(pid)
+    roles = {"singer_tap.py": "tap", "singer_target.py": "target"}
+    return {roles[name]: child for name, child in named.items() if name in roles}
 
 
 def _processes_mentioning(marker: str) -> list[int]:
