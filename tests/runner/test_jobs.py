@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -107,7 +108,7 @@ def test_secret_references_resolve_and_are_collected(tmp_path):
 
 
 def test_selection_meltano_style():
-    schema = {"properties": {"id": {}, "email": {}, "name": {}}}
+    schema: dict[str, Any] = {"properties": {"id": {}, "email": {}, "name": {}}}
     catalog = {
         "streams": [
             {"tap_stream_id": s, "schema": schema, "metadata": []}
