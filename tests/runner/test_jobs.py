@@ -109,7 +109,7 @@ def test_secret_references_resolve_and_are_collected(tmp_path):
 
 def test_selection_meltano_style():
     schema: dict[str, Any] = {"properties": {"id": {}, "email": {}, "name": {}}}
-    catalog = {
+    catalog: dict[str, Any] = {
         "streams": [
             {"tap_stream_id": s, "schema": schema, "metadata": []}
             for s in ("users", "orders", "logs")
