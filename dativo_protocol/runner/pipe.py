@@ -242,6 +242,8 @@ class Pipeline:
                 children.append(self._spawn(leg, upstream, m_w))
                 os.close(upstream)
                 os.close(m_w)
+                if upstream == b_r:
+                    b_r = -1
                 upstream = m_r
             target = self._spawn(target_leg, upstream, subprocess.PIPE)
             children.append(target)
@@ -400,6 +402,8 @@ class Pipeline:
         self, children: Sequence[Child], codes: dict[str, int], scan: Scan, writer: _StateWriter
     ) -> DativoError | None:
         target = children[-1]
+        if scan.error is not None:
+            return ConnectorError(f"the pipe between tap and target failed: {scan.error}")
         if scan.target_gone:
             return ConnectorError(
                 f"target {target.name!r} stopped reading before the end of the tap's output"

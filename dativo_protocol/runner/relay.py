@@ -57,6 +57,8 @@ class Scan:
     #: the tap's output did not end with a newline
     unterminated: bool = False
     zero_copy: bool = False
+    #: the relay itself failed (an OS error other than the target going away)
+    error: str | None = None
     _carry: bytearray = field(default_factory=bytearray)
 
     def _state_in(self, line: bytes | bytearray) -> bool:
@@ -122,6 +124,8 @@ def relay(src: int, dst: int, scan: Scan) -> None:
         if tee is not None and _relay_zero_copy(src, dst, scan, tee):
             return
         _relay_copy(src, dst, scan)
+    except OSError as exc:
+        scan.error = f"{type(exc).__name__}: {exc.strerror}"
     finally:
         scan.finish()
         for fd in (src, dst):

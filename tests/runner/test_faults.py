@@ -22,25 +22,29 @@ from tests.runner.conftest import read_output
 ROWS = 3000
 
 
-def _children(pid: int) -> dict[str, int]:
-    """The runner's direct children by role (from /proc)."""
+def _children_named(pid: int) -> dict[str, int]:
+    """The runner's direct children (from /proc), by the file name of their program."""
     found: dict[str, int] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             stat = (entry / "stat").read_text()
-            cmdline = (entry / "cmdline").read_bytes()
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid != pid:
+        if int(stat.rsplit(")", 1)[1].split()[1]) != pid or not argv[0]:
             continue
-        if b"singer_tap.py" in cmdline:
-            found["tap"] = int(entry.name)
-        elif b"singer_target.py" in cmdline:
-            found["target"] = int(entry.name)
+        program = argv[1] if Path(argv[0].decode()).name.startswith("python") else argv[0]
+        found[Path(program.decode()).name] = int(entry.name)
     return found
+
+
+def _children(pid: int) -> dict[str, int]:
+    """The test tap and target started by the runner, by role."""
+    named = _children_named(pid)
+    roles = {"singer_tap.py": "tap", "singer_target.py": "target"}
+    return {roles[name]: child for name, child in named.items() if name in roles}
 
 
 def _processes_mentioning(marker: str) -> list[int]:
@@ -75,10 +79,16 @@ def _assert_state_not_ahead(tmp_path: Path) -> None:
 def test_sigkill_at_random_points_then_rerun_loses_nothing(victim, make_job, tmp_path):
     rng = random.Random(os.getpid() ^ int(time.time()))
     job = make_job(tap={"rows": ROWS, "state_every": 50, "sleep": 0.0004})
+    tmp = tmp_path / "tmp"  # the runner's private run folders (with 0600 configs) go here
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
     kills = 0
     for _ in range(2):
         runner = subprocess.Popen(
-            [script("dativo"), "run", str(job)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            [script("dativo"), "run", str(job)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
         )
         deadline = time.monotonic() + 30
         pids: dict[str, int] = {}
@@ -102,13 +112,15 @@ def test_sigkill_at_random_points_then_rerun_loses_nothing(victim, make_job, tmp
         _assert_state_not_ahead(tmp_path)
     assert kills, "every run finished before it could be killed"
     for _ in range(3):
-        proc = run_script("dativo", "run", job)
+        proc = run_script("dativo", "run", job, env={"TMPDIR": str(tmp)})
         _assert_state_not_ahead(tmp_path)
         if proc.returncode == 0:
             break
     assert proc.returncode == 0, proc.stderr
     assert set(read_output(tmp_path / "out", "a")) == set(range(1, ROWS + 1))
     assert _stored_bookmark(tmp_path) == ROWS
+    # configs of killed runs were wiped by the next run: no secret file is left behind
+    assert list(tmp.iterdir()) == []
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])

@@ -1,5 +1,6 @@
 """An existing Singer tap from PyPI (meltanolabs-tap-postgres, `singer` engine of the registry)
-against the real PostgreSQL server, through `dativo run`, incremental across two runs."""
+against the real PostgreSQL server, through `dativo run` into target-parquet, incremental
+across two runs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import yaml
 from dativo_protocol import codec
 from tests.fixtures.cli import assert_no_secret
 from tests.fixtures.peers import CACHE
-from tests.runner.conftest import TARGET, read_output
+from tests.runner.test_e2e_parquet import _parquet_ids
 
 CANARY = "canary-pg-Secr3t-4411"
 
@@ -38,7 +39,7 @@ def test_tap_postgres_incremental_through_the_singer_engine(run_cli, postgres_se
                         "database": db,
                     },
                 },
-                "target": {"command": TARGET, "config": {"path": str(tmp_path / "out")}},
+                "target": {"connector": "target-parquet", "config": {"destination_path": "lake"}},
                 "streams": {
                     "select": ["public-users.*"],
                     "metadata": {
@@ -57,7 +58,7 @@ def test_tap_postgres_incremental_through_the_singer_engine(run_cli, postgres_se
     assert proc.returncode == 0, proc.stderr.decode()[-3000:]
     run = codec.loads(proc.stdout)["runs"][0]
     assert run["streams"]["public-users"]["loaded"] == 20
-    assert sorted(read_output(tmp_path / "out", "public-users")) == list(range(1, 21))
+    assert _parquet_ids(tmp_path / "lake") == list(range(1, 21))
     bookmark = run["final_state"]["bookmarks"]["public-users"]
     assert bookmark["replication_key_value"] == 20
 
@@ -69,5 +70,5 @@ def test_tap_postgres_incremental_through_the_singer_engine(run_cli, postgres_se
     run = codec.loads(proc.stdout)["runs"][0]
     # singer-sdk's incremental filter is `>=`, so the bookmarked row comes again
     assert run["streams"]["public-users"]["loaded"] == 6
-    assert sorted(set(read_output(tmp_path / "out", "public-users"))) == list(range(1, 26))
+    assert sorted(set(_parquet_ids(tmp_path / "lake"))) == list(range(1, 26))
     assert_no_secret(CANARY, proc.stdout, proc.stderr)
