@@ -7,6 +7,7 @@ import decimal
 import email.utils
 import io
 import logging
+from typing import Any
 
 from dativo_taps.kit.ratelimit import MAX_RETRY_AFTER_S, RateLimiter, parse_retry_after
 from dativo_taps.kit.redaction import (
@@ -66,7 +67,7 @@ def test_parse_retry_after_forms():
 
 
 def test_mark_secrets_marks_nested_and_by_name_only_leaves():
-    schema = {
+    schema: dict[str, Any] = {
         "type": "object",
         "properties": {
             "auth": {
