@@ -21,7 +21,8 @@ install-dev: $(UV)
 
 ## demo: install, then run the main job on embedded defaults (local files, SQLite Iceberg catalog)
 demo: install
-	$(BIN)/dativo --version
+	$(BIN)/dativo run examples/demo/job.yaml
+	$(BIN)/python examples/demo/show.py
 
 ## test: install, start what the tests need, and run lint, types, layering and the whole suite
 test: install-dev

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import length_hint
 from typing import Any, BinaryIO
 
 from dativo_protocol import codec
@@ -33,7 +34,7 @@ from dativo_protocol.errors import (
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
 DEFAULT_CHUNK_BYTES = 8 * 1024 * 1024
 #: the message reader's block size: smaller blocks keep the lines it parses in the CPU cache
-MESSAGE_CHUNK_BYTES = 1024 * 1024
+MESSAGE_CHUNK_BYTES = 64 * 1024
 #: the writer hands its buffer to the stream once it holds this many bytes
 WRITE_BUFFER_BYTES = 1024 * 1024
 
@@ -326,7 +327,7 @@ class MessageReader:
     passed through for the caller to tolerate or refuse. Blank lines are skipped.
     """
 
-    __slots__ = ("_lines", "_resume", "line_no")
+    __slots__ = ("_it", "_last", "_lines", "_resume")
 
     def __init__(
         self,
@@ -336,9 +337,18 @@ class MessageReader:
         chunk_bytes: int = MESSAGE_CHUNK_BYTES,
     ) -> None:
         self._lines = LineReader(stream, max_line_bytes=max_line_bytes, chunk_bytes=chunk_bytes)
-        self.line_no = 0
+        # The current line number is derived from the position of the iterator over the
+        # current batch (number of its last line - lines not yet taken), so the hot loop
+        # does no per-line bookkeeping.
+        self._it: Iterator[bytes] = iter(())
+        self._last = 0
         #: lines left over from a batch interrupted by an error: (first_line, lines, terminated)
         self._resume: tuple[int, list[bytes], bool] | None = None
+
+    @property
+    def line_no(self) -> int:
+        """Line number of the message last returned (or of the line that raised)."""
+        return self._last - length_hint(self._it)
 
     @property
     def lines_read(self) -> int:
@@ -354,30 +364,32 @@ class MessageReader:
         loads = _loads
         known = KNOWN_TYPES
         for first, lines, terminated in self._batches():
-            for line_no, line in enumerate(lines, first):
+            self._last = first + len(lines) - 1
+            self._it = it = iter(lines)
+            for line in it:
                 try:
                     msg = loads(line)
                     if msg["type"] not in known:
-                        _normalise_type(msg, line_no)
+                        _normalise_type(msg, self.line_no)
                 except _JSONDecodeError as exc:
                     if not line or line.isspace():
                         continue
-                    self._save(lines, first, line_no, terminated)
-                    raise _decode_error(exc, line_no, terminated) from None
+                    raise _decode_error(exc, self._save(terminated), terminated) from None
                 except (KeyError, TypeError, IndexError):
-                    self._save(lines, first, line_no, terminated)
-                    raise _diagnose(msg, line_no) from None
+                    raise _diagnose(msg, self._save(terminated)) from None
                 except MalformedLineError:
-                    self._save(lines, first, line_no, terminated)
+                    self._save(terminated)
                     raise
-                self.line_no = line_no
                 yield msg
 
-    def _save(self, lines: list[bytes], first: int, line_no: int, terminated: bool) -> None:
-        self.line_no = line_no
-        done = line_no - first + 1
-        if done < len(lines):
-            self._resume = (line_no + 1, lines[done:], terminated)
+    def _save(self, terminated: bool) -> int:
+        """Keep the rest of the current batch for the next iteration; returns the line number."""
+        line_no = self.line_no
+        rest = list(self._it)
+        if rest:
+            self._resume = (line_no + 1, rest, terminated)
+        self._last, self._it = line_no, iter(())
+        return line_no
 
 
 class MessageWriter:

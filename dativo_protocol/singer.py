@@ -47,8 +47,8 @@ ENVELOPES: dict[str, dict[str, Any]] = {
         "properties": {
             "stream": _STREAM,
             "record": {"type": "object"},
-            "version": {"type": "integer"},
-            "time_extracted": {"type": "string", "format": "date-time"},
+            "version": {"type": ["integer", "null"]},
+            "time_extracted": {"type": ["string", "null"], "format": "date-time"},
         },
     },
     STATE: {

@@ -37,7 +37,7 @@ from dativo_protocol.errors import (
     TruncatedStreamError,
 )
 from dativo_protocol.jsonl import DEFAULT_MAX_LINE_BYTES, MESSAGE_CHUNK_BYTES, MessageReader
-from dativo_protocol.schema_check import compile_check
+from dativo_protocol.schema_check import compile_check, is_date_time
 from dativo_protocol.singer import (
     ACTIVATE_VERSION,
     BATCH,
@@ -238,7 +238,11 @@ class StreamValidator:
     def _record(self, msg: dict[str, Any], line: int) -> None:
         name: Any = msg.get("stream")
         record: Any = msg.get("record")
-        if type(name) is not str or type(record) is not dict or len(msg) > 3:
+        if (
+            type(name) is not str
+            or type(record) is not dict
+            or (len(msg) > 3 and not _extras_ok(msg))
+        ):
             problem = envelope_problem(msg)
             if problem:
                 stream = name if isinstance(name, str) else None
@@ -264,6 +268,15 @@ class StreamValidator:
                     break
         if problem is not None:
             self.violation(RecordValidationError(problem, line=line, stream=name))
+
+
+def _extras_ok(msg: dict[str, Any]) -> bool:
+    """Fast path for RECORD's optional fields; False means: let the envelope check decide."""
+    extracted = msg.get("time_extracted")
+    if extracted is not None and (type(extracted) is not str or not is_date_time(extracted)):
+        return False
+    version = msg.get("version")
+    return version is None or type(version) is int
 
 
 def validate_stream(

@@ -216,3 +216,14 @@ def test_converted_state_resumes_the_source(first_run: FirstRun) -> None:
     assert converted.returncode == 0, converted.stderr.decode()
     values = [codec.loads(line)["value"] for line in converted.stdout.splitlines()]
     assert len(values[-1]["airbyte_state"]) == len(SELECTED)
+
+
+def test_converted_stream_passes_dativo_validate(first_run: FirstRun) -> None:
+    """Issue 2's "done when": a real Airbyte source's stream, converted, is valid Singer."""
+    res = run_script("dativo", "--json", "validate", "-", input=first_run.converted.stdout)
+    assert res.returncode == 0, res.stderr.decode()[-2000:]
+    report = codec.loads(res.stdout)
+    assert set(report["streams"]) == set(SELECTED)
+    records = sum(1 for m in first_run.airbyte if m["type"] == "RECORD")
+    assert sum(s["records"] for s in report["streams"].values()) == records
+    assert report["states"] >= 1

@@ -292,3 +292,22 @@ def test_chunks_with_long_lines_match_the_physical_lines(
         except LineTooLongError as exc:
             seen[exc.line or 0] = None
     assert seen == {n: (None if len(line) > 40 else line) for n, line in enumerate(physical, 1)}
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    before=st.binary(max_size=20),
+    after=st.binary(max_size=20),
+    terminated=st.booleans(),
+)
+def test_parse_errors_never_contain_the_line(before: bytes, after: bytes, terminated: bool) -> None:
+    line = (before + CANARY.encode() + after).replace(b"\n", b"")
+    assert CANARY not in error_text(line, terminated)
+
+
+def error_text(line: bytes, terminated: bool) -> str:
+    try:
+        parse_line(line, 1, terminated=terminated)
+    except (MalformedLineError, TruncatedStreamError) as exc:
+        return f"{exc} {exc.to_dict()!r}"
+    return ""

@@ -181,3 +181,20 @@ def test_nested_paths_are_named() -> None:
     )
     assert check({"o": {"tags": ["a", 3]}}) == "field 'o.tags[1]' must be of type string"
     assert check({"o": {}}) == "required field 'o.tags' is missing"
+
+
+@pytest.mark.parametrize(
+    ("extras", "reason"),
+    [
+        ({"time_extracted": "2024-01-02T03:04:05Z", "version": 2}, None),
+        ({"time_extracted": None, "version": None}, None),
+        (
+            {"time_extracted": "soon"},
+            "RECORD message: field 'time_extracted' is not a valid date-time",
+        ),
+        ({"version": "v2"}, "RECORD message: field 'version' must be of type integer or null"),
+    ],
+)
+def test_record_optional_fields(extras: dict[str, Any], reason: str | None) -> None:
+    report = validate_stream(stream(SCHEMA, {**rec(), **extras}))
+    assert [v.reason for v in report.violations] == ([reason] if reason else [])

@@ -18,6 +18,8 @@ from dativo_protocol.runner.output import Output
 #: command name -> "module:attribute"; modules are imported only when the command runs
 #: (or when help lists it), so ``dativo --help`` stays cheap.
 COMMANDS: dict[str, str] = {
+    "run": "dativo_protocol.runner.commands.run:command",
+    "state": "dativo_protocol.runner.commands.state:command",
     "convert": "dativo_protocol.runner.commands.convert:command",
     "registry": "dativo_protocol.runner.commands.registry:command",
     "spec": "dativo_protocol.runner.commands.lifecycle_cmds:spec_command",

@@ -60,23 +60,33 @@ def _looks_like_command(text: str) -> bool:
 
 
 def connector_for(
-    ref_or_command: str, registry: Registry, *, role: Role = "source"
+    ref_or_command: str, registry: Registry, *, role: Role | None = None
 ) -> ConnectorEntry:
     """A registry reference (``name``/``name@version``), or an ad-hoc command line.
 
     A command line is anything with whitespace or a ``/`` (``./tap-x``, ``"tap-x --flag"``),
     or a single word that is not in the registry but is an executable on ``PATH``.
-    Ad-hoc commands become engine ``command`` entries with basic Singer capabilities.
+    Ad-hoc commands become engine ``command`` entries with basic Singer capabilities and the
+    given ``role`` (default source). With ``role`` given, a registry entry of the other role is
+    a :class:`ConfigError` (a target where a tap is expected).
     """
     text = ref_or_command.strip()
     if not text:
         raise ConfigError("empty connector reference")
     if not _looks_like_command(text) or "@" in text:
         try:
-            return registry.resolve(text)
+            entry = registry.resolve(text)
         except UnknownConnectorError:
             if "@" in text or shutil.which(text) is None:
                 raise
+        else:
+            if role is not None and entry.role != role:
+                raise ConfigError(
+                    f"{entry.ref} is a {entry.role}, but a {role} is expected here",
+                    hint="taps are sources, targets are targets: check the order of the two",
+                )
+            return entry
+    role = role or "source"
     argv = tuple(shlex.split(text))
     if not argv:
         raise ConfigError(f"empty command {ref_or_command!r}")

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import importlib
 import os
 import shutil
 import subprocess
@@ -262,10 +261,17 @@ def check(entry: ConnectorEntry, config: Mapping[str, Any]) -> CheckResult:
         done = _run_action(entry, "check", config=config, timeout=CHECK_TIMEOUT)
     except ConnectorError as exc:  # timed out
         return CheckResult(False, redactor.redact(exc.message))
+    status = connection_status(done.stdout)
+    if status is not None:  # Dativo --check / Airbyte style: the status decides, with the exit code
+        ok, message = status
+        ok = ok and done.returncode == 0
+        if not message:
+            message = "connection succeeded" if ok else one_line_reason(done.stderr)
+        return CheckResult(ok, redactor.redact(_one_line(message)))
     if done.returncode != 0:
         return CheckResult(False, redactor.redact(one_line_reason(done.stderr, done.stdout)))
     if entry.has("check"):
-        message = _check_message(done) or "connection succeeded"
+        message = "connection succeeded"
     elif entry.has("test"):
         message = "test sync succeeded (--test)"
     else:
@@ -279,32 +285,34 @@ def check(entry: ConnectorEntry, config: Mapping[str, Any]) -> CheckResult:
     return CheckResult(True, redactor.redact(message))
 
 
-def _check_message(done: Completed) -> str | None:
-    """A Dativo ``--check`` success line (JSON status, CONNECTION_STATUS or plain text)."""
-    for text in (done.stdout, done.stderr):
-        for line in reversed(text.strip().splitlines()):
-            line = line.strip()
-            if not line:
-                continue
-            if line.startswith("{"):
-                try:
-                    doc = codec.loads(line)
-                except codec.JSONDecodeError:
-                    continue
-                if isinstance(doc, Mapping):
-                    status = doc.get("connectionStatus", doc)
-                    if isinstance(status, Mapping) and status.get("message"):
-                        return str(status["message"])[:300]
-                continue
-            return line[:300]
+def _one_line(text: str) -> str:
+    one = " ".join(text.split())
+    return one if len(one) <= 300 else one[:297] + "..."
+
+
+def connection_status(stdout: str) -> tuple[bool, str] | None:
+    """The last CONNECTION_STATUS on stdout (Airbyte message or bare ``{status, message}``)."""
+    for line in reversed(stdout.splitlines()):
+        line = line.strip()
+        if not line.startswith("{"):
+            continue
+        try:
+            doc = codec.loads(line)
+        except codec.JSONDecodeError:
+            continue
+        if not isinstance(doc, Mapping):
+            continue
+        status = doc.get("connectionStatus") if doc.get("type") == "CONNECTION_STATUS" else doc
+        if isinstance(status, Mapping) and status.get("status") in ("SUCCEEDED", "FAILED"):
+            return status["status"] == "SUCCEEDED", str(status.get("message") or "")
     return None
 
 
 def _validate_config_only(
     entry: ConnectorEntry, config: Mapping[str, Any], redactor: Redactor
 ) -> CheckResult:
-    # typed as Any: jsonschema ships no stubs in our dev set
-    jsonschema: Any = importlib.import_module("jsonschema")
+    import jsonschema
+
     schema, _ = config_schema(entry)
     validator_cls = jsonschema.validators.validator_for(schema)
     errors = sorted(validator_cls(schema).iter_errors(dict(config)), key=lambda e: list(e.path))

@@ -116,7 +116,7 @@ class StreamMapper:
         self.stats = MapStats()
 
     # ---------------------------------------------------------------------- per message type
-    def _schema(self, msg: dict[str, Any], line_no: int) -> Iterable[bytes]:
+    def _schema(self, msg: dict[str, Any], raw: bytes, line_no: int) -> Iterable[bytes]:
         stream = msg.get("stream")
         schema = msg.get("schema")
         if not isinstance(stream, str) or not isinstance(schema, Mapping):
@@ -136,8 +136,9 @@ class StreamMapper:
             and maps[0].stream_alias == stream
         ):
             self._passthrough.add(stream)
-        else:
-            self._passthrough.discard(stream)
+            yield raw if raw.endswith(b"\n") else raw + b"\n"
+            return
+        self._passthrough.discard(stream)
         for stream_map in maps:
             out = dict(msg)
             out["stream"] = stream_map.stream_alias
@@ -201,28 +202,40 @@ class StreamMapper:
         flush: Callable[[], Any],
     ) -> MapStats:
         """Map every line of ``lines``; ``flush`` is called after each STATE and at the end."""
+        stats = self.stats
+        passthrough = self._passthrough  # updated in place by _schema
+        per_stream = stats.per_stream_out
+        loads = codec.loads
         line_no = 0
         for raw in lines:
             line_no += 1
-            self.stats.lines_in += 1
-            if not raw.strip():
-                continue
             try:
-                msg = codec.loads(raw)
+                msg = loads(raw)
             except codec.JSONDecodeError as exc:
+                if not raw.strip():
+                    continue
                 raise MalformedLineError(codec.describe_decode_error(exc), line=line_no) from None
             if not isinstance(msg, dict):
                 raise ProtocolError("message is not a JSON object", line=line_no)
-            kind = str(msg.get("type", "")).upper()
+            kind = msg.get("type")
+            if kind != "RECORD" and kind != "STATE":
+                kind = str(kind or "").upper()
             if kind == "RECORD":
+                stream = msg.get("stream")
+                if stream in passthrough:  # the hot path: no re-serialisation
+                    stats.records_in += 1
+                    stats.records_out += 1
+                    per_stream[stream] = per_stream.get(stream, 0) + 1
+                    write(raw if raw[-1:] == b"\n" else raw + b"\n")
+                    continue
                 for out in self._record(msg, raw, line_no):
                     write(out)
             elif kind == "STATE":
-                self.stats.states += 1
-                write(raw if raw.endswith(b"\n") else raw + b"\n")
+                stats.states += 1
+                write(raw if raw[-1:] == b"\n" else raw + b"\n")
                 flush()
             elif kind == "SCHEMA":
-                for out in self._schema(msg, line_no):
+                for out in self._schema(msg, raw, line_no):
                     write(out)
             elif kind == "ACTIVATE_VERSION":
                 for out in self._activate_version(msg, raw, line_no):
@@ -235,6 +248,7 @@ class StreamMapper:
                     hint="run the tap without batch_config when the job has stream maps",
                 )
             else:
-                write(raw if raw.endswith(b"\n") else raw + b"\n")
+                write(raw if raw[-1:] == b"\n" else raw + b"\n")
+        stats.lines_in = line_no
         flush()
-        return self.stats
+        return stats

@@ -99,6 +99,26 @@ class Launch(BaseModel):
         return value
 
 
+def _check_pinned(spec: str) -> None:
+    """A pip spec names one release (``pkg==1.2.3``), so ``name@version`` means one thing.
+
+    Local paths and URLs (``./pkg``, ``pkg @ git+https://...``) are accepted as they are.
+    """
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    if spec.startswith((".", "/", "~")) or "://" in spec:
+        return
+    try:
+        req = Requirement(spec)
+    except InvalidRequirement:
+        raise ValueError(f"launch.pip {spec!r} is not a valid pip requirement") from None
+    if req.url:
+        return
+    pins = [s for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version]
+    if not pins:
+        raise ValueError(f"launch.pip {spec!r} must pin one release, e.g. {req.name}==1.2.3")
+
+
 _REQUIRED_LAUNCH: dict[str, tuple[str, ...]] = {
     "native": ("entry_point",),
     "singer": ("pip",),
@@ -157,6 +177,8 @@ class ConnectorEntry(BaseModel):
                 raise ValueError(f"engine {self.engine!r} needs launch.{field}")
         if self.engine == "airbyte" and self.launch.image is None and self.launch.pip is None:
             raise ValueError("engine 'airbyte' needs launch.image or launch.pip")
+        if self.launch.pip is not None:
+            _check_pinned(self.launch.pip)
         return self
 
     @property

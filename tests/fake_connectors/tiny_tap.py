@@ -54,7 +54,20 @@ def main() -> int:
     p.add_argument("--state")
     p.add_argument("--about", action="store_true")
     p.add_argument("--format")
+    p.add_argument("--spec", action="store_true")
+    p.add_argument("--check", action="store_true")
     args = p.parse_args()
+    if args.spec:  # Dativo's --spec: an Airbyte SPEC message
+        emit(
+            {
+                "type": "SPEC",
+                "spec": {
+                    "connectionSpecification": SETTINGS,
+                    "documentationUrl": "https://example.com/tiny",
+                },
+            }
+        )
+        return 0
     if args.about:
         emit(
             {
@@ -66,6 +79,12 @@ def main() -> int:
         return 0
     with open(args.config) as fh:
         config = json.load(fh)
+    if args.check:  # Dativo's --check: a CONNECTION_STATUS on stdout, exit 0/1
+        ok = config.get("api_key") == "letmein"
+        message = "2 streams readable" if ok else f"key {config.get('api_key')} was refused"
+        status = {"status": "SUCCEEDED" if ok else "FAILED", "message": message}
+        emit({"type": "CONNECTION_STATUS", "connectionStatus": status})
+        return 0 if ok else 1
     if config.get("api_key") != "letmein":
         print(f"INFO connecting with key {config.get('api_key')}", file=sys.stderr)
         raise PermissionError(f"authentication failed for key {config.get('api_key')}")

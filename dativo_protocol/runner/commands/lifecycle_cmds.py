@@ -53,7 +53,10 @@ def config_option(required: bool) -> Callable[[F], F]:
 
 def _entry(connector: str, registry_files: tuple[Path, ...], role: str) -> ConnectorEntry:
     registry = load_registry(registry_files)
-    return connector_for(connector, registry, role="target" if role == "target" else "source")
+    entry = connector_for(connector, registry)
+    if entry.engine == "command" and role == "target":
+        entry = entry.model_copy(update={"role": "target", "capabilities": frozenset()})
+    return entry
 
 
 def _config(app: AppContext, entry: ConnectorEntry, path: Path) -> dict[str, Any]:

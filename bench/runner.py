@@ -1,0 +1,180 @@
+"""The runner's overhead over a plain shell pipe, and the state store's cost per STATE.
+
+    .venv/bin/python bench/runner.py                       # 100k records, the null target
+    .venv/bin/python bench/runner.py --records 1000000 --target target-parquet
+
+Part 1 runs the same tap and target, as ``tap | target`` in a shell and through ``dativo run``
+(inline form), interleaved ``--repeat`` times, and prints medians: records/s and the throughput
+loss of the tap+target phase (``pipeline_s`` of the run summary: from starting both processes
+to reaping them, the same span the shell pipe measures). The runner's fixed cost (interpreter
+start, registry, discovery, state read) is printed apart. Part 2 times ``put`` on
+each state backend (local folder with fsync, fsspec memory://, and PostgreSQL when
+DATIVO_BENCH_PG holds a URL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from dativo_protocol import codec
+
+HERE = Path(__file__).resolve().parent
+BIN = Path(sys.executable).parent
+
+
+def make_input(path: Path, records: int, state_every: int) -> None:
+    with path.open("wb") as out:
+        out.write(
+            codec.dumps_line(
+                {
+                    "type": "SCHEMA",
+                    "stream": "bench",
+                    "key_properties": ["id"],
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "id": {"type": "integer"},
+                            "name": {"type": "string"},
+                            "amount": {"type": "number"},
+                            "ts": {"type": "string", "format": "date-time"},
+                            "tags": {"type": "array", "items": {"type": "string"}},
+                        },
+                    },
+                }
+            )
+        )
+        for i in range(1, records + 1):
+            rec = {
+                "id": i,
+                "name": f"customer-{i:08d}",
+                "amount": i * 0.25,
+                "ts": "2024-05-01T12:00:00Z",
+                "tags": ["a", "b"],
+            }
+            out.write(codec.dumps_line({"type": "RECORD", "stream": "bench", "record": rec}))
+            if i % state_every == 0 or i == records:
+                out.write(
+                    codec.dumps_line(
+                        {"type": "STATE", "value": {"bookmarks": {"bench": {"id": i}}}}
+                    )
+                )
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, bytes]:
+    start = time.perf_counter()
+    proc = subprocess.run(argv, env=env, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        sys.exit(f"command failed ({proc.returncode}): {argv}\n{proc.stderr.decode()[-2000:]}")
+    return elapsed, proc.stdout
+
+
+def bench_pipe(args: argparse.Namespace, work: Path) -> None:
+    data = work / "input.jsonl"
+    make_input(data, args.records, args.state_every)
+    tap = f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE / '_replay_tap.py'))}"
+    target = (
+        args.target or f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE / '_null_target.py'))}"
+    )
+    target_config = work / "target.json"
+    target_config.write_bytes(codec.dumps(args.target_config or {}))
+    (work / "tap.json").write_bytes(b"{}")
+    env = {
+        **os.environ,
+        "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+        "DATIVO_BENCH_INPUT": str(data),
+    }
+    shell = f"{tap} --config {work / 'tap.json'} | {target} --config {shlex.quote(str(target_config))} > /dev/null"
+
+    def dativo(run: int) -> tuple[float, float]:
+        wall, out = timed(
+            [str(BIN / "dativo"), "run", "--json", "--tap", tap, "--tap-config", str(work / "tap.json"),
+             "--target", target, "--target-config", str(target_config),
+             "--state-backend", str(work / f"state-{run}"), "--full-refresh"],
+            env,
+        )  # fmt: skip
+        summary = codec.loads(out)["runs"][0]
+        if summary["messages"] != args.records + 1 + args.records // args.state_every + (
+            args.records % args.state_every > 0
+        ):
+            sys.exit(f"the runner moved {summary['messages']} messages, not the whole input")
+        return wall, float(summary["pipeline_s"])
+
+    size_mb = data.stat().st_size / 1e6
+    print(f"input: {args.records:,} records, {size_mb:,.1f} MB; target: {target.split()[-1]}")
+    shell_times, walls, pipes = [], [], []
+    for run in range(args.repeat):  # interleaved, so machine load hits both sides alike
+        shell_times.append(timed(["bash", "-c", shell], env)[0])
+        wall, pipe = dativo(run)
+        walls.append(wall)
+        pipes.append(pipe)
+    shell_t = statistics.median(shell_times)
+    pipe_t = statistics.median(pipes)
+    wall_t = statistics.median(walls)
+    n = args.records
+    print(f"shell pipe (tap | target):       {shell_t:7.3f} s  {n / shell_t:12,.0f} rec/s")
+    print(f"dativo run, tap+target phase:    {pipe_t:7.3f} s  {n / pipe_t:12,.0f} rec/s")
+    print(
+        f"dativo run, whole command:       {wall_t:7.3f} s  {n / wall_t:12,.0f} rec/s"
+        f"  (+{wall_t - pipe_t:.2f} s fixed: interpreter, registry, discovery, state)"
+    )
+    print(
+        f"throughput loss of the tap+target phase vs the shell pipe: {1 - shell_t / pipe_t:6.1%} (goal < 3%)"
+    )
+    print(f"ratio dativo/shell (tap+target phase): {pipe_t / shell_t:.3f}")
+
+
+def bench_state(args: argparse.Namespace, work: Path) -> None:
+    from dativo_protocol.runner.state_store import open_store
+
+    value = {
+        "bookmarks": {
+            f"stream_{i}": {"replication_key_value": f"2024-05-01T12:00:{i:02d}Z"}
+            for i in range(10)
+        }
+    }
+    backends = [
+        ("local folder (fsync)", str(work / "state")),
+        ("fsspec memory://", "memory://dativo-bench"),
+    ]
+    if os.environ.get("DATIVO_BENCH_PG"):
+        backends.append(("postgresql", os.environ["DATIVO_BENCH_PG"]))
+    print(f"state store, {args.puts} puts of a {len(codec.dumps(value))}-byte state:")
+    for label, url in backends:
+        store = open_store(url)
+        store.put("bench", value)
+        start = time.perf_counter()
+        for _ in range(args.puts):
+            store.put("bench", value)
+        per = (time.perf_counter() - start) / args.puts
+        store.close()
+        print(f"  {label:22s} {per * 1e6:9.1f} us per STATE")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--records", type=int, default=100_000)
+    parser.add_argument("--state-every", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--target", help="target command (default: a null Python target)")
+    parser.add_argument("--target-config", type=codec.loads, help="target config as JSON")
+    parser.add_argument("--puts", type=int, default=200)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="dativo-bench-") as tmp:
+        work = Path(tmp)
+        bench_pipe(args, work)
+        bench_state(args, work)
+
+
+if __name__ == "__main__":
+    main()
