@@ -26,6 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
+from dativo_protocol.batch_files import iter_records, local_path
 from dativo_protocol.errors import (
     DativoError,
     ExitCode,
@@ -80,6 +81,7 @@ class StreamSummary:
     records: int = 0
     versions: int = 0
     batches: int = 0
+    batch_records: int = 0
     key_properties: list[str] = field(default_factory=list)
     first_line: int = 0
     last_line: int = 0
@@ -90,6 +92,7 @@ class StreamSummary:
             "records": self.records,
             "activate_versions": self.versions,
             "batches": self.batches,
+            "batch_records": self.batch_records,
             "key_properties": self.key_properties,
             "first_line": self.first_line,
             "last_line": self.last_line,
@@ -140,8 +143,15 @@ class _StopValidation(Exception):
 class StreamValidator:
     """Checks messages one at a time; feed it with :meth:`message` and read :attr:`report`."""
 
-    def __init__(self, *, collect_all: bool = False, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        collect_all: bool = False,
+        batch_files: bool = False,
+        logger: logging.Logger | None = None,
+    ) -> None:
         self.collect_all = collect_all
+        self.batch_files = batch_files
         self.report = Report()
         self._streams: dict[str, _Stream] = {}
         self._warned: set[str] = set()
@@ -234,6 +244,35 @@ class StreamValidator:
             state.summary.versions += 1
         elif kind == BATCH:
             state.summary.batches += 1
+            if self.batch_files:
+                self._batch(msg, line, state)
+
+    def _batch(self, msg: dict[str, Any], line: int, state: _Stream) -> None:
+        """Check the records in the BATCH message's local files like RECORDs."""
+        name: str = msg["stream"]
+        for index, uri in enumerate(msg["manifest"], 1):
+            path = local_path(uri)
+            if path is None:
+                if "remote-batch" not in self._warned:
+                    self._warned.add("remote-batch")
+                    self._log.warning("line %d: remote BATCH files are not checked", line)
+                continue
+            try:
+                for number, record in iter_records(path, msg["encoding"], stream=name):
+                    state.summary.batch_records += 1
+                    problem = _record_problem(state, record)
+                    if problem is not None:
+                        self.violation(
+                            RecordValidationError(
+                                f"BATCH file {index}, record {number}: {problem}",
+                                line=line,
+                                stream=name,
+                            )
+                        )
+            except ProtocolError as exc:
+                self.violation(
+                    ProtocolError(f"BATCH file {index}: {exc.message}", line=line, stream=name)
+                )
 
     def _record(self, msg: dict[str, Any], line: int) -> None:
         name: Any = msg.get("stream")
@@ -259,15 +298,25 @@ class StreamValidator:
         summary = state.summary
         summary.records += 1
         summary.last_line = line
-        problem = state.check(record)
-        if problem is None:
-            for key in state.keys:
-                if record.get(key) is None:
-                    what = "null" if key in record else "missing"
-                    problem = f"key property '{key}' is {what}"
-                    break
+        problem = _record_problem(state, record)
         if problem is not None:
             self.violation(RecordValidationError(problem, line=line, stream=name))
+
+
+def _record_problem(state: _Stream, record: Any) -> str | None:
+    """Why ``record`` breaks its stream's schema or key properties, or None."""
+    check = state.check
+    if check is None:
+        return "no valid SCHEMA for its stream"
+    problem = check(record)
+    if problem is None and state.keys:
+        if not isinstance(record, dict):
+            return "the record is not a JSON object"
+        for key in state.keys:
+            if record.get(key) is None:
+                what = "null" if key in record else "missing"
+                return f"key property '{key}' is {what}"
+    return problem
 
 
 def _extras_ok(msg: dict[str, Any]) -> bool:
@@ -283,12 +332,16 @@ def validate_stream(
     stream: BinaryIO,
     *,
     collect_all: bool = False,
+    batch_files: bool = False,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     chunk_bytes: int = MESSAGE_CHUNK_BYTES,
     logger: logging.Logger | None = None,
 ) -> Report:
-    """Check a Singer stream; stops at the first violation unless ``collect_all``."""
-    validator = StreamValidator(collect_all=collect_all, logger=logger)
+    """Check a Singer stream; stops at the first violation unless ``collect_all``.
+
+    ``batch_files`` also checks the records in the local files of BATCH messages.
+    """
+    validator = StreamValidator(collect_all=collect_all, batch_files=batch_files, logger=logger)
     reader = MessageReader(stream, max_line_bytes=max_line_bytes, chunk_bytes=chunk_bytes)
     check = validator.message
     try:
@@ -299,7 +352,8 @@ def validate_stream(
                 break
             except _READ_ERRORS as exc:
                 validator.violation(exc)
-    except _StopValidation:
-        pass
-    validator.report.lines = reader.lines_read
+    except _StopValidation:  # stopped at the first violation: report the lines checked
+        validator.report.lines = reader.line_no
+    else:
+        validator.report.lines = reader.lines_read
     return validator.report

@@ -311,3 +311,46 @@ def error_text(line: bytes, terminated: bool) -> str:
     except (MalformedLineError, TruncatedStreamError) as exc:
         return f"{exc} {exc.to_dict()!r}"
     return ""
+
+
+def test_reader_hands_out_lines_as_they_arrive_on_a_pipe() -> None:
+    """A STATE written to a pipe is read at once, not after a full block (64 KiB) arrives."""
+    import os
+    import threading
+
+    read_fd, write_fd = os.pipe()
+    got_first = threading.Event()
+    seen_in_time: list[bool] = []
+
+    def produce() -> None:
+        with os.fdopen(write_fd, "wb", buffering=0) as out:
+            out.write(b'{"type":"STATE","value":{"n":1}}\n')
+            seen_in_time.append(got_first.wait(5))
+            out.write(b'{"type":"STATE","value":{"n":2}}\n')
+
+    writer = threading.Thread(target=produce)
+    writer.start()
+    with os.fdopen(read_fd, "rb") as stream:
+        reader = iter(MessageReader(stream))
+        first = next(reader)  # would block forever if the reader waited for a full block
+        got_first.set()
+        rest = list(reader)
+    writer.join(10)
+    assert seen_in_time == [True]
+    assert first["value"] == {"n": 1}
+    assert [m["value"] for m in rest] == [{"n": 2}]
+
+
+def test_chunks_can_be_handed_whole_to_pyarrow_json() -> None:
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    rows = [{"id": i, "name": f"n{i}", "ok": i % 2 == 0} for i in range(500)]
+    data = b"".join(orjson.dumps(r) + b"\n" for r in rows)
+    schema = pa.schema([("id", pa.int64()), ("name", pa.string()), ("ok", pa.bool_())])
+    tables = [
+        pj.read_json(io.BytesIO(chunk.data), parse_options=pj.ParseOptions(explicit_schema=schema))
+        for chunk in LineReader(io.BytesIO(data), chunk_bytes=1000).chunks()
+    ]
+    assert len(tables) > 5
+    assert pa.concat_tables(tables).to_pylist() == rows

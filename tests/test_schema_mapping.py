@@ -305,6 +305,11 @@ def test_sanitized_names_keep_source_names_at_every_level() -> None:
     mapped = json_schema_to_arrow(schema, options=ArrowOptions(field_names="sanitize"))
     assert mapped.schema.names == ["Order_ID", "order_id_2", "_1st", "ok"]
     assert mapped.source_names["order_id_2"] == "order-id"
+    keyed = json_schema_to_arrow(
+        schema, key_properties=["order-id"], options=ArrowOptions(field_names="sanitize")
+    )
+    assert keyed.key_columns == ("order_id_2",)
+    assert not keyed.schema.field("order_id_2").nullable
     assert FieldNote(("_1st", "a_b"), "renamed", "a.b") in mapped.notes
     kept = json_schema_to_arrow(schema)
     assert kept.schema.names == ["Order ID", "order-id", "1st", "ok"]
@@ -359,3 +364,80 @@ def test_schema_visitor_package_loads_no_pyarrow() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_custom_visitor_sees_normalised_types() -> None:
+    from dativo_protocol.schema import SchemaVisitor, normalize, visit
+    from dativo_protocol.schema.nodes import (
+        AnyNode,
+        ArrayNode,
+        BooleanNode,
+        IntegerNode,
+        NullNode,
+        NumberNode,
+        ObjectNode,
+        Property,
+        StringNode,
+        UnionNode,
+    )
+
+    class ToSql(SchemaVisitor[str]):
+        def __init__(self) -> None:
+            self.path: list[str] = []
+            self.seen: list[str] = []
+
+        def before_property(self, prop: Property) -> None:
+            self.path.append(prop.name)
+
+        def after_property(self, prop: Property) -> None:
+            self.path.pop()
+
+        def object(self, node: ObjectNode, properties: list[str]) -> str:
+            return f"STRUCT({', '.join(properties)})" if properties else "JSON"
+
+        def property(self, prop: Property, result: str) -> str:
+            self.seen.append(".".join(self.path))
+            return f"{prop.name} {result}{'' if prop.schema.nullable else ' NOT NULL'}"
+
+        def array(self, node: ArrayNode, items: str | None) -> str:
+            return f"{items}[]" if items else "JSON"
+
+        def string(self, node: StringNode) -> str:
+            return "TIMESTAMPTZ" if node.format == "date-time" else "TEXT"
+
+        def integer(self, node: IntegerNode) -> str:
+            return "BIGINT"
+
+        def number(self, node: NumberNode) -> str:
+            spec = node.decimal
+            return f"DECIMAL({spec.precision},{spec.scale})" if spec else "DOUBLE"
+
+        def boolean(self, node: BooleanNode) -> str:
+            return "BOOLEAN"
+
+        def null(self, node: NullNode) -> str:
+            return "TEXT"
+
+        def union(self, node: UnionNode) -> str:
+            return "JSON"
+
+        def any(self, node: AnyNode) -> str:
+            return "JSON"
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "at": {"anyOf": [{"type": "null"}, {"type": "string", "format": "date-time"}]},
+            "price": {"type": "number", "multipleOf": 0.01, "minimum": 0, "maximum": 99.99},
+            "tags": {"type": ["null", "array"], "items": {"type": "string"}},
+            "o": {"$ref": "#/$defs/o"},
+        },
+        "$defs": {"o": {"properties": {"ok": {"type": "boolean"}, "x": {}}}},
+    }
+    visitor = ToSql()
+    assert visit(normalize(schema), visitor) == (
+        "STRUCT(id BIGINT NOT NULL, at TIMESTAMPTZ, price DECIMAL(4,2) NOT NULL, tags TEXT[], "
+        "o STRUCT(ok BOOLEAN NOT NULL, x JSON) NOT NULL)"
+    )
+    assert visitor.seen == ["id", "at", "price", "tags", "o.ok", "o.x", "o"]

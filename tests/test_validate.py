@@ -94,6 +94,7 @@ def test_summary_counts_per_stream() -> None:
         "records": 2,
         "activate_versions": 1,
         "batches": 1,
+        "batch_records": 0,
         "key_properties": ["id"],
         "first_line": 1,
         "last_line": 6,
@@ -105,12 +106,14 @@ def test_stops_at_first_violation_or_collects_all() -> None:
     first = validate_stream(stream(*messages))
     assert [v.line for v in first.violations] == [2]
     assert first.exit_code == ExitCode.RECORD
+    assert first.lines == 2  # stopped there
     every = validate_stream(stream(*messages), collect_all=True)
     assert [(v.line, v.error.exit_code) for v in every.violations] == [
         (2, ExitCode.RECORD),
         (3, ExitCode.RECORD),
         (4, ExitCode.PROTOCOL),
     ]
+    assert every.lines == 4
 
 
 def test_key_property_rules() -> None:
@@ -198,3 +201,58 @@ def test_nested_paths_are_named() -> None:
 def test_record_optional_fields(extras: dict[str, Any], reason: str | None) -> None:
     report = validate_stream(stream(SCHEMA, {**rec(), **extras}))
     assert [v.reason for v in report.violations] == ([reason] if reason else [])
+
+
+def batch_stream(*manifest: str, fmt: str = "jsonl", compression: str = "gzip") -> io.BytesIO:
+    batch = {
+        "type": "BATCH",
+        "stream": "s",
+        "encoding": {"format": fmt, "compression": compression},
+        "manifest": list(manifest),
+    }
+    return stream(SCHEMA, rec(), batch)
+
+
+def test_batch_files_are_checked_on_request(tmp_path: Any) -> None:
+    import gzip
+
+    good = tmp_path / "good.jsonl.gz"
+    good.write_bytes(gzip.compress(b'{"id": 1}\n{"id": 2, "at": "2024-01-01T00:00:00Z"}\n'))
+    bad = tmp_path / "bad.jsonl.gz"
+    bad.write_bytes(gzip.compress(b'{"id": 3}\n{"id": "canary-batch-s3cret"}\n{"at": null}\n'))
+    uris = [good.as_uri(), bad.as_uri()]
+
+    assert validate_stream(batch_stream(*uris)).ok  # files are not opened by default
+    report = validate_stream(batch_stream(*uris), batch_files=True, collect_all=True)
+    assert [(v.line, v.reason) for v in report.violations] == [
+        (3, "BATCH file 2, record 2: field 'id' must be of type integer"),
+        (3, "BATCH file 2, record 3: key property 'id' is missing"),
+    ]
+    assert report.streams["s"].batch_records == 5
+    assert all("canary" not in v.reason for v in report.violations)
+
+
+def test_batch_files_missing_parquet_and_remote(
+    tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    missing = validate_stream(batch_stream((tmp_path / "gone.jsonl").as_uri()), batch_files=True)
+    assert missing.violations[0].reason == "BATCH file 1: BATCH manifest file does not exist"
+    assert missing.exit_code == ExitCode.PROTOCOL
+
+    table = pa.table({"id": [1, None]})
+    pq.write_table(table, tmp_path / "part.parquet")
+    parquet = validate_stream(
+        batch_stream((tmp_path / "part.parquet").as_uri(), fmt="parquet", compression="none"),
+        batch_files=True,
+    )
+    assert [v.reason for v in parquet.violations] == [
+        "BATCH file 1, record 2: field 'id' must be of type integer"
+    ]
+
+    with caplog.at_level(logging.WARNING, logger="dativo"):
+        remote = validate_stream(batch_stream("s3://bucket/key.jsonl.gz"), batch_files=True)
+    assert remote.ok
+    assert "remote BATCH files are not checked" in caplog.text

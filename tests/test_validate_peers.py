@@ -71,6 +71,12 @@ def test_real_tap_batch_stream_is_valid(peer: InstallPeer, run_cli: RunCli, tmp_
     assert res.returncode == 0, res.stderr
     report = orjson.loads(res.stdout)
     assert sum(s["batches"] for s in report["streams"].values()) == 2
+    assert sum(s["batch_records"] for s in report["streams"].values()) == 0
+    checked = run_cli("dativo", "--json", "validate", "--batch-files", "-", input=stream)
+    assert checked.returncode == 0, checked.stderr
+    streams = orjson.loads(checked.stdout)["streams"]
+    assert {name: s["batch_records"] for name, s in streams.items()} == {"people": 3, "orders": 2}
+    assert_no_secret(CANARY, checked.stdout, checked.stderr)
 
 
 def test_real_tap_stream_cut_short_is_refused(tap_output: bytes, run_cli: RunCli) -> None:

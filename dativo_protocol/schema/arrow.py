@@ -159,6 +159,12 @@ class MappedSchema:
         return self.paths("decimal")
 
     @property
+    def key_columns(self) -> tuple[str, ...]:
+        """The Arrow names of the key properties (they differ only when names are sanitized)."""
+        arrow_name = {source: name for name, source in self.source_names.items()}
+        return tuple(arrow_name[k] for k in self.key_properties)
+
+    @property
     def source_names(self) -> dict[str, str]:
         """Top-level Arrow name → record key, for every top-level column."""
         out: dict[str, str] = {}
@@ -300,7 +306,7 @@ class _ToArrow(SchemaVisitor[pa.Field]):
         if items is None or node.items is None:
             return _col(pa.string(), _JSON)
         nullable = self.options.nullability == "all" or node.items.nullable
-        return _col(pa.list_(items.with_name("item").with_nullable(nullable)))
+        return _col(pa.list_(items.with_name("element").with_nullable(nullable)))
 
     def string(self, node: StringNode) -> pa.Field:
         if node.format == "date-time":

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dativo_protocol.errors import SchemaEvolutionError
 from dativo_protocol.schema.arrow import ENCODING_META, ITEM
@@ -172,7 +173,25 @@ def _merge_field(
     if not of.nullable and nf.nullable:
         changes.append(FieldChange(path, "relaxed", "not null", "nullable"))
     merged = _merge_type(of, nf, path, changes, options)
-    return pa.field(of.name, merged, nullable=nullable, metadata=nf.metadata or of.metadata)
+    return pa.field(of.name, merged, nullable=nullable, metadata=_merge_metadata(of, nf))
+
+
+def _merge_metadata(of: pa.Field, nf: pa.Field) -> dict[bytes, bytes] | None:
+    """The new field's metadata, except that a column already written as JSON text stays JSON
+    text (its old rows are JSON, so new values are serialised the same way). Iceberg drops
+    field metadata, so an old column without any is taken as the new schema describes it."""
+    merged = {**(of.metadata or {}), **(nf.metadata or {})}
+    if (
+        (of.metadata or {}).get(ENCODING_META) == b"json"
+        and _is_string(of.type)
+        and _is_string(nf.type)
+    ):
+        merged[ENCODING_META] = b"json"
+    return merged or None
+
+
+def _is_string(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
 
 
 def _merge_type(
@@ -284,9 +303,11 @@ def _conform(arr: pa.Array, target: pa.DataType) -> pa.Array:
         mask = arr.is_null() if arr.null_count else None
         return pa.StructArray.from_arrays(children, fields=list(target), mask=mask)
     if _is_list(target) and _is_list(arr.type):
-        values = _conform(arr.values, target.value_type)
+        # re-base offsets so a sliced list (batch.slice) becomes a fresh, unsliced array
+        first, last = arr.offsets[0].as_py(), arr.offsets[-1].as_py()
+        offsets = pc.subtract(arr.offsets, pa.scalar(first, arr.offsets.type))
+        values = _conform(arr.values.slice(first, last - first), target.value_type)
         mask = arr.is_null() if arr.null_count else None
-        offsets = arr.offsets
         if pa.types.is_large_list(target):
             return pa.LargeListArray.from_arrays(
                 offsets.cast(pa.int64()), values, type=target, mask=mask

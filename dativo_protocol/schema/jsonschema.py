@@ -90,7 +90,10 @@ class _Normalizer:
                 merged = target
             return self.node(merged, path, (*refs, ref))
         if "allOf" in schema:
-            return self.node(self.merge_all_of(schema, path, refs), path, refs)
+            merged_all, seen = self.merge_all_of(schema, path, refs)
+            if merged_all is None:
+                return AnyNode(reason="recursive")
+            return self.node(merged_all, path, seen)
         for key in ("anyOf", "oneOf"):
             if key in schema:
                 branches = schema[key]
@@ -123,20 +126,29 @@ class _Normalizer:
 
     def merge_all_of(
         self, schema: Mapping[str, Any], path: tuple[str, ...], refs: tuple[str, ...]
-    ) -> dict[str, Any]:
+    ) -> tuple[dict[str, Any] | None, tuple[str, ...]]:
+        """The parts of ``allOf`` merged into one schema, and the refs followed to get there
+        (``None`` when a part refers back to a schema being expanded: recursion)."""
         parts = schema["allOf"]
         if not isinstance(parts, Sequence) or isinstance(parts, str | bytes):
             raise self.error(path, "allOf must be a list of schemas")
         merged: dict[str, Any] = {k: v for k, v in schema.items() if k != "allOf"}
+        seen = refs
         for part in parts:
-            seen = refs
-            while isinstance(part, Mapping) and "$ref" in part and part["$ref"] not in seen:
-                seen = (*seen, part["$ref"])
-                part = {
-                    **self.resolve(part["$ref"], path),
-                    **{k: v for k, v in part.items() if k != "$ref"},
-                }
-            if part is True or not isinstance(part, Mapping):
+            while isinstance(part, Mapping) and "$ref" in part:
+                ref = part["$ref"]
+                if not isinstance(ref, str):
+                    raise self.error(path, "$ref must be a string")
+                if ref in seen:
+                    return None, seen
+                seen = (*seen, ref)
+                target = self.resolve(ref, path)
+                rest = {k: v for k, v in part.items() if k != "$ref"}
+                part = {**target, **rest} if isinstance(target, Mapping) else target
+            if part is False:  # nothing is valid: only null can be stored
+                merged["type"] = ["null"]
+                continue
+            if not isinstance(part, Mapping):
                 continue
             for key, value in part.items():
                 if key == "properties" and isinstance(value, Mapping):
@@ -149,7 +161,7 @@ class _Normalizer:
                     merged["type"] = common or merged["type"]
                 else:
                     merged.setdefault(key, value)
-        return merged
+        return merged, seen
 
     # ------------------------------------------------------------------ typed schemas
     def typed(

@@ -64,10 +64,20 @@ def render(data: dict[str, Any]) -> str:
     show_default=True,
     help="Refuse lines longer than this.",
 )
+@click.option(
+    "--batch-files",
+    is_flag=True,
+    help="Also check the records in local BATCH files (file:// URIs).",
+)
 @click.option("--json", "json_output", is_flag=True, help="Machine-readable JSON output.")
 @click.pass_obj
 def command(
-    app: AppContext, file: str, collect_all: bool, max_line_bytes: int, json_output: bool
+    app: AppContext,
+    file: str,
+    collect_all: bool,
+    max_line_bytes: int,
+    batch_files: bool,
+    json_output: bool,
 ) -> None:
     """Check a Singer stream (FILE or - for stdin) and print a per-stream summary.
 
@@ -79,11 +89,19 @@ def command(
     output = Output(as_json=app.json_output, redactor=app.redactor)
     if file == "-":
         report = validate_stream(
-            sys.stdin.buffer, collect_all=collect_all, max_line_bytes=max_line_bytes
+            sys.stdin.buffer,
+            collect_all=collect_all,
+            batch_files=batch_files,
+            max_line_bytes=max_line_bytes,
         )
     else:
         with open(file, "rb") as stream:
-            report = validate_stream(stream, collect_all=collect_all, max_line_bytes=max_line_bytes)
+            report = validate_stream(
+                stream,
+                collect_all=collect_all,
+                batch_files=batch_files,
+                max_line_bytes=max_line_bytes,
+            )
     output.result(report.to_dict(), render)
     if report.violations:
         raise report.violations[0].error
