@@ -3,13 +3,15 @@ and the redaction of what a careless connector prints."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from dativo_protocol import codec
 from tests.fixtures.cli import assert_no_secret
-from tests.registry_helpers import tiny_tap_entry, write_json, write_registry
+from tests.registry_helpers import TINY_TAP, tiny_tap_entry, write_json, write_registry
 
 CANARY = "canary-Secret-7f3a9"
 
@@ -140,3 +142,30 @@ def test_dativo_style_spec_and_check(run_cli, tmp_path: Path):
     assert failed.returncode == 6
     assert failed.stdout.strip() == b"FAILED: tiny-tap@1.0.0: key *** was refused"
     assert_no_secret(CANARY, failed.stdout, failed.stderr)
+
+
+def test_hanging_connector_is_killed_at_the_timeout(run_cli, tmp_path: Path):
+    config = write_json(tmp_path / "c.json", {})
+    marker = tmp_path / "still-running"
+    # a wrapper shell whose child would outlive it: the whole process group must go
+    hang = f"sh -c 'sleep 30; touch {marker}' --"
+    checked = run_cli("dativo", "check", hang, "--config", config, "--timeout", "1")
+    assert checked.returncode == 6
+    assert b"did not finish within 1s" in checked.stdout
+    discovered = run_cli("dativo", "discover", hang, "--config", config, "--timeout", "0.5")
+    assert discovered.returncode == 8
+    assert b"did not finish within 0.5s" in discovered.stderr
+    out = subprocess.run(["pgrep", "-f", f"touch {marker}"], capture_output=True, check=False)
+    assert out.stdout == b""  # no sleeping leftovers
+    assert not marker.exists()
+
+
+def test_spec_of_an_adhoc_command_asks_about(run_cli):
+    """A plain Singer command declares nothing; `spec` still tries its --about settings."""
+    done = run_cli("dativo", "spec", f"{sys.executable} {TINY_TAP}")
+    assert done.returncode == 0, done.stderr
+    props = codec.loads(done.stdout)["connectionSpecification"]["properties"]
+    assert props["api_key"]["airbyte_secret"] is True
+    none = run_cli("dativo", "spec", "sh -c 'echo not-json' --")
+    assert none.returncode == 3
+    assert b"no config schema for sh@0" in none.stderr

@@ -195,3 +195,26 @@ def test_mapper_invocation_runs_between_real_processes(tmp_path: Path):
     assert people == [
         {"id": i, "name": f"User {i}", "country": "DE" if i % 2 else "FR"} for i in range(3)
     ]
+
+
+def test_flattening_is_singer_sdk_s():
+    schema = {
+        "type": "object",
+        "properties": {
+            "id": {"type": "integer"},
+            "meta": {"type": "object", "properties": {"a": {"type": "integer"}}},
+        },
+    }
+    lines = [
+        codec.dumps_line(
+            {"type": "SCHEMA", "stream": "s", "schema": schema, "key_properties": ["id"]}
+        ),
+        codec.dumps_line({"type": "RECORD", "stream": "s", "record": {"id": 1, "meta": {"a": 2}}}),
+    ]
+    out: list[bytes] = []
+    config = {"stream_maps": {}, "flattening_enabled": True, "flattening_max_depth": 1}
+    stats = StreamMapper(config).run(lines, out.append, lambda: None)
+    schema_out, record_out = (codec.loads(line) for line in out)
+    assert set(schema_out["schema"]["properties"]) == {"id", "meta__a"}
+    assert record_out["record"] == {"id": 1, "meta__a": 2}
+    assert (stats.records_in, stats.records_out) == (1, 1)

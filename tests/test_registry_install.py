@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from dativo_protocol import codec
-from tests.fixtures.cli import script
+from tests.fixtures.cli import assert_no_secret, script
 from tests.registry_helpers import TINY_TAP, write_json, write_registry
 
 pytestmark = pytest.mark.slow
@@ -88,3 +88,58 @@ def test_concurrent_installs_build_one_venv_then_it_is_used(tmp_path: Path, run_
     lines = broken.stderr.decode().strip().splitlines()
     assert lines[-1].startswith("error: installing broken-singer@1.0.0 (")
     assert "failed:" in lines[-1]
+
+
+def test_without_uv_it_falls_back_to_venv_and_pip(tmp_path: Path, monkeypatch):
+    from dativo_protocol.runner import install
+    from dativo_protocol.runner.registry import ConnectorEntry
+
+    package = tiny_package(tmp_path / "pkg")
+    entry = ConnectorEntry.model_validate(
+        {
+            "name": "tiny-pip",
+            "version": "1.0.0",
+            "role": "source",
+            "engine": "singer",
+            "launch": {"pip": str(package), "entry_point": "tiny-singer-tap"},
+            "capabilities": ["about"],
+        }
+    )
+    monkeypatch.setenv("DATIVO_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(install, "_uv", lambda: None)
+    bindir = install.ensure_installed(entry)
+    assert (bindir.parent / "pyvenv.cfg").exists()
+    assert not (bindir / "uv").exists()
+    about = subprocess.run(
+        [str(bindir / "tiny-singer-tap"), "--about"], capture_output=True, check=True
+    )
+    assert codec.loads(about.stdout)["name"] == "tiny-tap"
+
+
+def test_credentials_in_a_pip_url_are_never_printed(tmp_path: Path, run_cli):
+    token = "Tok3n-canary-8c1f"
+    reg = write_registry(
+        tmp_path / "r.yaml",
+        [
+            {
+                "name": "private-tap",
+                "version": "1.0.0",
+                "role": "source",
+                "engine": "singer",
+                # port 9 on loopback refuses at once
+                "launch": {"pip": f"private-tap @ https://bob:{token}@127.0.0.1:9/p-1.0.tar.gz"},
+                "capabilities": ["discover"],
+            }
+        ],
+    )
+    env = {"DATIVO_HOME": str(tmp_path / "home")}
+    installed = run_cli("dativo", "install", "private-tap", "--registry", reg, env=env)
+    assert installed.returncode == 8
+    assert (
+        b"installing private-tap@1.0.0 (private-tap @ https://bob:***@127.0.0.1:9"
+        in installed.stderr
+    )
+    shown = run_cli("dativo", "registry", "show", "private-tap", "--registry", reg)
+    assert shown.returncode == 0
+    assert b"bob:***@127.0.0.1" in shown.stdout
+    assert_no_secret(token, installed.stdout, installed.stderr, shown.stdout, shown.stderr)

@@ -1,11 +1,13 @@
-"""Structural validation of a discovered Singer catalog (until dativo_protocol.catalog lands)."""
+"""Validation of a discovered Singer catalog: precise structural checks naming the stream, then
+the catalog model of :mod:`dativo_protocol.catalog.singer`."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
 
-from dativo_protocol.errors import ProtocolError
+from dativo_protocol.catalog.singer import load_singer_catalog
+from dativo_protocol.errors import ConfigError, ProtocolError
 
 
 def validate_catalog(doc: Any, *, source: str) -> dict[str, Any]:
@@ -51,4 +53,8 @@ def validate_catalog(doc: Any, *, source: str) -> dict[str, Any]:
             isinstance(key_properties, list) and all(isinstance(k, str) for k in key_properties)
         ):
             raise bad(where, "'key_properties' must be a list of strings")
+    try:
+        load_singer_catalog(doc)
+    except ConfigError as exc:
+        raise bad("document", exc.message) from None
     return dict(doc)

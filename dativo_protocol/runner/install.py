@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from dativo_protocol.errors import ConfigError, ConnectorError
+from dativo_protocol.redact import Redactor, collect_secrets
 from dativo_protocol.runner.registry import ConnectorEntry
 
 HOME_ENV = "DATIVO_HOME"
@@ -58,13 +59,32 @@ def ensure_installed(entry: ConnectorEntry) -> Path:
     with open(venv.parent / f".{venv.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not is_installed(entry):
-            log.warning("installing %s (%s) into %s", entry.ref, entry.launch.pip, venv)
+            shown = spec_redactor(entry.launch.pip).redact(entry.launch.pip)
+            log.warning("installing %s (%s) into %s", entry.ref, shown, venv)
             _install(entry.launch.pip, venv, entry.ref)
             (venv / MARKER).write_text(entry.launch.pip, encoding="utf-8")
     return venv / "bin"
 
 
+def spec_redactor(spec: str) -> Redactor:
+    """Hides credentials of URLs inside a pip spec (``pkg @ https://user:token@host/...``)."""
+    return Redactor(collect_secrets({"urls": spec.split()}))
+
+
 def _install(spec: str, venv: Path, ref: str) -> None:
+    # an index or VCS URL in the spec may carry credentials: never print them
+    redactor = spec_redactor(spec)
+    try:
+        _run_install_steps(spec, venv)
+    except ConnectorError as exc:
+        raise ConnectorError(
+            redactor.redact(f"installing {ref} ({spec}) failed: {exc.message}"),
+            detail=redactor.redact(exc.detail or ""),
+            hint="check the pip spec in the registry and that the package index is reachable",
+        ) from None
+
+
+def _run_install_steps(spec: str, venv: Path) -> None:
     uv = _uv()
     python = venv / "bin" / "python"
     if uv is not None:
@@ -86,12 +106,8 @@ def _install(spec: str, venv: Path, ref: str) -> None:
                 argv, capture_output=True, text=True, env=env, timeout=INSTALL_TIMEOUT, check=False
             )
         except subprocess.TimeoutExpired:
-            raise ConnectorError(f"installing {ref} ({spec}) timed out") from None
+            raise ConnectorError(f"timed out after {INSTALL_TIMEOUT:g}s") from None
         if done.returncode != 0:
             lines = [ln.strip() for ln in done.stderr.splitlines() if ln.strip()]
             reason = lines[-1] if lines else f"exit code {done.returncode}"
-            raise ConnectorError(
-                f"installing {ref} ({spec}) failed: {reason[:300]}",
-                detail=done.stderr[-4000:],
-                hint="check the pip spec in the registry and that the package index is reachable",
-            )
+            raise ConnectorError(reason[:300], detail=done.stderr[-4000:])

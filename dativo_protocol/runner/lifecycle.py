@@ -18,6 +18,7 @@ import contextlib
 import copy
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -76,28 +77,46 @@ def write_private(path: Path, data: Any) -> Path:
 def run_invocation(
     entry: ConnectorEntry, inv: Invocation, *, workdir: Path, timeout: float
 ) -> Completed:
+    """Run to completion in its own process group; on timeout the whole group is killed."""
     env = {**inv.env, "TMPDIR": str(workdir)}
     try:
-        done = subprocess.run(
+        proc = subprocess.Popen(
             list(inv.argv),
             env=env,
             cwd=inv.cwd,
             stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=timeout,
-            check=False,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
     except FileNotFoundError:
         raise ConfigError(f"cannot start {entry.ref}: program not found: {inv.argv[0]}") from None
     except PermissionError:
         raise ConfigError(f"cannot start {entry.ref}: not executable: {inv.argv[0]}") from None
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise ConnectorError(f"{entry.ref} did not finish within {timeout:.0f}s") from None
+        _kill_group(proc)
+        raise ConnectorError(f"{entry.ref} did not finish within {timeout:g}s") from None
+    except BaseException:  # interrupted: leave no process behind
+        _kill_group(proc)
+        raise
+    finally:
+        _kill_group(proc, only_children=True)
     return Completed(
-        done.returncode,
-        done.stdout.decode("utf-8", "replace"),
-        done.stderr.decode("utf-8", "replace"),
+        proc.returncode,
+        stdout.decode("utf-8", "replace"),
+        stderr.decode("utf-8", "replace"),
     )
+
+
+def _kill_group(proc: subprocess.Popen[bytes], *, only_children: bool = False) -> None:
+    """SIGKILL the process group of ``proc`` (its leftovers when it already exited)."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    if not only_children:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            proc.communicate(timeout=5)
 
 
 def _run_action(
@@ -166,11 +185,25 @@ def config_schema(entry: ConnectorEntry) -> tuple[dict[str, Any], str]:
             raise ProtocolError(f"--about output of {entry.ref} has no 'settings' schema")
     if entry.config_schema:
         return load_schema_file(entry, entry.config_schema), "registry"
+    if entry.engine == "command" and not entry.has("about"):
+        # an ad-hoc command declares nothing: many Singer connectors answer --about anyway
+        done = _run_action(entry, "about", config=None, timeout=SPEC_TIMEOUT)
+        about = _parse_json_or_none(done.stdout) if done.returncode == 0 else None
+        settings = about.get("settings") if isinstance(about, Mapping) else None
+        if isinstance(settings, Mapping):
+            return dict(settings), "about"
     raise ConfigError(
         f"no config schema for {entry.ref}: it declares neither 'spec' nor 'about' and its "
         "registry entry has no config_schema",
         hint="add config_schema to the registry entry",
     )
+
+
+def _parse_json_or_none(text: str) -> Any:
+    try:
+        return codec.loads(text)
+    except codec.JSONDecodeError:
+        return None
 
 
 def _schema_from_spec_output(entry: ConnectorEntry, doc: Any) -> dict[str, Any]:
@@ -252,13 +285,18 @@ def spec(entry: ConnectorEntry) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------- check
-def check(entry: ConnectorEntry, config: Mapping[str, Any]) -> CheckResult:
-    """Can ``entry`` connect with ``config``? Expected failures return ``ok=False``."""
+def check(
+    entry: ConnectorEntry, config: Mapping[str, Any], *, timeout: float = CHECK_TIMEOUT
+) -> CheckResult:
+    """Can ``entry`` connect with ``config``? Expected failures return ``ok=False``.
+
+    A check that does not finish within ``timeout`` seconds fails (the process is killed).
+    """
     redactor = redactor_for_entry(entry, config)
     if not entry.has("check") and not entry.has("test") and entry.role == "target":
         return _validate_config_only(entry, config, redactor)
     try:
-        done = _run_action(entry, "check", config=config, timeout=CHECK_TIMEOUT)
+        done = _run_action(entry, "check", config=config, timeout=timeout)
     except ConnectorError as exc:  # timed out
         return CheckResult(False, redactor.redact(exc.message))
     status = connection_status(done.stdout)
@@ -329,11 +367,15 @@ def _validate_config_only(
 
 # ------------------------------------------------------------------------------- discover
 def discover(
-    entry: ConnectorEntry, config: Mapping[str, Any], state: Mapping[str, Any] | None = None
+    entry: ConnectorEntry,
+    config: Mapping[str, Any],
+    state: Mapping[str, Any] | None = None,
+    *,
+    timeout: float = DISCOVER_TIMEOUT,
 ) -> dict[str, Any]:
-    """Run discovery and return the validated Singer catalog."""
+    """Run discovery and return the validated Singer catalog (ConnectorError after ``timeout``)."""
     redactor = redactor_for_entry(entry, config)
-    done = _run_action(entry, "discover", config=config, state=state, timeout=DISCOVER_TIMEOUT)
+    done = _run_action(entry, "discover", config=config, state=state, timeout=timeout)
     if done.returncode != 0:
         raise _failure(entry, "discovery", done, redactor)
     return validate_catalog(_parse_json(entry, "--discover", done.stdout), source=entry.ref)

@@ -9,205 +9,52 @@ entry-point group. A reference is ``name`` (the latest release by PEP 440 orderi
 from __future__ import annotations
 
 import difflib
+import logging
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from packaging.version import InvalidVersion, Version
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError
 
 from dativo_protocol.errors import ConfigError
+from dativo_protocol.runner.connector_entry import (
+    KNOWN_CAPABILITIES,
+    RESERVED_ENGINES,
+    CapabilityError,
+    ConnectorEntry,
+    Engine,
+    Launch,
+    Role,
+    UnknownConnectorError,
+)
+
+__all__ = [
+    "ENTRY_POINT_GROUP",
+    "KNOWN_CAPABILITIES",
+    "RESERVED_ENGINES",
+    "CapabilityError",
+    "ConnectorEntry",
+    "Engine",
+    "Launch",
+    "Problem",
+    "Registry",
+    "RegistryValidationError",
+    "Role",
+    "UnknownConnectorError",
+    "default_paths",
+]
+
+log = logging.getLogger("dativo.registry")
 
 ENTRY_POINT_GROUP = "dativo.connectors"
 REGISTRY_FILE = "connectors.yaml"
 FORMAT_VERSION = 1
 #: extra registry files, separated by os.pathsep, loaded after the built-in one
 REGISTRY_ENV = "DATIVO_REGISTRY"
-
-Engine = Literal["native", "singer", "command", "airbyte", "rust"]
-Role = Literal["source", "target"]
-#: engines whose launchers arrive with the adapter work; entries are accepted, launching fails
-RESERVED_ENGINES = frozenset({"airbyte", "rust"})
-
-#: capabilities the registry knows (singer-sdk's tap and target capabilities plus Dativo's own);
-#: third parties may add their own with an ``x-`` prefix
-KNOWN_CAPABILITIES = frozenset(
-    {
-        # singer-sdk / Meltano, taps
-        "catalog",
-        "properties",
-        "discover",
-        "state",
-        "about",
-        "stream-maps",
-        "schema-flattening",
-        "batch",
-        "test",
-        "activate-version",
-        "structured-logging",
-        "log-based",
-        # singer-sdk, targets
-        "validate-records",
-        "hard-delete",
-        "soft-delete",
-        "datatype-failsafe",
-        "target-schema",
-        # Dativo
-        "incremental",
-        "spec",
-        "check",
-    }
-)
-
-
-class CapabilityError(ConfigError):
-    """A job asks for something the chosen connector cannot do."""
-
-    kind = "capability"
-
-
-class UnknownConnectorError(ConfigError):
-    kind = "unknown_connector"
-
-
-class Launch(BaseModel):
-    """How to start a connector. Which field is used depends on the entry's engine."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    #: console script name (native: in Dativo's environment; singer: in the connector's venv)
-    entry_point: str | None = None
-    #: pip requirement installed into an isolated venv (singer engine), pinned: ``pkg==1.2.3``
-    pip: str | None = None
-    #: argv of an arbitrary command (command engine)
-    command: tuple[str, ...] | None = None
-    #: Docker image with tag (airbyte engine, reserved)
-    image: str | None = None
-    #: path or name of an executable (rust engine, reserved)
-    binary: str | None = None
-    #: old Singer taps take the catalog as ``--properties``
-    catalog_flag: Literal["--catalog", "--properties"] = "--catalog"
-
-    @field_validator("command")
-    @classmethod
-    def _command_not_empty(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
-        if value is not None and (not value or not all(value)):
-            raise ValueError("command must be a non-empty list of non-empty strings")
-        return value
-
-
-def _check_pinned(spec: str) -> None:
-    """A pip spec names one release (``pkg==1.2.3``), so ``name@version`` means one thing.
-
-    Local paths and URLs (``./pkg``, ``pkg @ git+https://...``) are accepted as they are.
-    """
-    from packaging.requirements import InvalidRequirement, Requirement
-
-    if spec.startswith((".", "/", "~")) or "://" in spec:
-        return
-    try:
-        req = Requirement(spec)
-    except InvalidRequirement:
-        raise ValueError(f"launch.pip {spec!r} is not a valid pip requirement") from None
-    if req.url:
-        return
-    pins = [s for s in req.specifier if s.operator in ("==", "===") and "*" not in s.version]
-    if not pins:
-        raise ValueError(f"launch.pip {spec!r} must pin one release, e.g. {req.name}==1.2.3")
-
-
-_REQUIRED_LAUNCH: dict[str, tuple[str, ...]] = {
-    "native": ("entry_point",),
-    "singer": ("pip",),
-    "command": ("command",),
-    "rust": ("binary",),
-}
-
-
-class ConnectorEntry(BaseModel):
-    """One release of one connector."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$", max_length=100)
-    version: str
-    role: Role
-    engine: Engine
-    description: str = ""
-    launch: Launch
-    capabilities: frozenset[str] = frozenset()
-    #: path of the config JSON Schema (relative paths are resolved against the registry file)
-    config_schema: str | None = None
-    #: config keys whose values are secret (redacted everywhere, ``airbyte_secret`` in SPEC)
-    secret_fields: tuple[str, ...] = ()
-    documentation_url: str | None = None
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version_is_pep440(cls, value: Any) -> Any:
-        if not isinstance(value, str):
-            raise ValueError(
-                f"must be a quoted string (YAML reads an unquoted {value!r} as a number)"
-            )
-        try:
-            Version(value)
-        except InvalidVersion:
-            raise ValueError(f"{value!r} is not a PEP 440 version (e.g. 1.2.3)") from None
-        return value
-
-    @field_validator("capabilities", mode="before")
-    @classmethod
-    def _known_capabilities(cls, value: Any) -> Any:
-        if not isinstance(value, list | tuple | set | frozenset):
-            return value
-        for cap in value:
-            if isinstance(cap, str) and cap not in KNOWN_CAPABILITIES and not cap.startswith("x-"):
-                close = difflib.get_close_matches(cap, sorted(KNOWN_CAPABILITIES), n=1)
-                hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ValueError(f"unknown capability {cap!r}{hint} (custom ones start with x-)")
-        return value
-
-    @model_validator(mode="after")
-    def _launch_fits_engine(self) -> ConnectorEntry:
-        for field in _REQUIRED_LAUNCH.get(self.engine, ()):
-            if getattr(self.launch, field) is None:
-                raise ValueError(f"engine {self.engine!r} needs launch.{field}")
-        if self.engine == "airbyte" and self.launch.image is None and self.launch.pip is None:
-            raise ValueError("engine 'airbyte' needs launch.image or launch.pip")
-        if self.launch.pip is not None:
-            _check_pinned(self.launch.pip)
-        return self
-
-    @property
-    def ref(self) -> str:
-        return f"{self.name}@{self.version}"
-
-    @property
-    def parsed_version(self) -> Version:
-        return Version(self.version)
-
-    def has(self, capability: str) -> bool:
-        return capability in self.capabilities
-
-    def require(self, *capabilities: str) -> None:
-        """Raise :class:`CapabilityError` naming every capability this connector lacks."""
-        missing = [c for c in capabilities if c not in self.capabilities]
-        if missing:
-            has = ", ".join(sorted(self.capabilities)) or "none"
-            raise CapabilityError(
-                f"connector {self.ref} lacks capability {', '.join(repr(m) for m in missing)} "
-                f"(it has: {has})",
-                hint="pick a connector or version that declares it, or drop it from the job",
-            )
-
-    def to_dict(self) -> dict[str, Any]:
-        data = self.model_dump(mode="json", exclude_none=True)
-        data["capabilities"] = sorted(self.capabilities)
-        data["launch"] = self.launch.model_dump(mode="json", exclude_none=True)
-        return data
 
 
 # ---------------------------------------------------------------------------------- loading
@@ -219,6 +66,8 @@ class Problem:
     entry: str
     field: str
     message: str
+    #: from a third-party entry point (skipped with a warning by ``load``, not fatal)
+    plugin: bool = False
 
     def __str__(self) -> str:
         where = f"{self.source}: {self.entry}" if self.entry else self.source
@@ -411,11 +260,16 @@ class Registry:
 
         ``entry_points`` is True (the installed ``dativo.connectors`` entry points), False, or
         an explicit iterable of entry points. Raises :class:`RegistryValidationError` listing
-        every problem (file, entry and field) when anything is invalid.
+        every problem (file, entry and field) when a registry file is invalid. A broken
+        third-party plugin must not block unrelated runs: its problems are logged as warnings
+        and its bad entries skipped (``dativo registry validate`` reports them).
         """
         entries, problems, sources = cls._collect(paths, entry_points)
-        if problems:
-            raise RegistryValidationError(problems)
+        fatal = [p for p in problems if not p.plugin]
+        if fatal:
+            raise RegistryValidationError(fatal)
+        for problem in problems:
+            log.warning("ignoring a broken connector plugin: %s", problem)
         return cls(entries, sources=sources)
 
     @classmethod
@@ -443,7 +297,13 @@ class Registry:
             for entry in found:
                 if entry.ref in sources:
                     problems.append(
-                        Problem(source, entry.ref, "", f"already defined in {sources[entry.ref]}")
+                        Problem(
+                            source,
+                            entry.ref,
+                            "",
+                            f"already defined in {sources[entry.ref]}",
+                            plugin=source.startswith("entry point"),
+                        )
                     )
                     continue
                 sources[entry.ref] = source
@@ -461,7 +321,7 @@ class Registry:
             )
             for ep in eps:
                 found, ep_problems = _entry_point_entries([ep])
-                problems.extend(ep_problems)
+                problems.extend(replace(p, plugin=True) for p in ep_problems)
                 add(found, f"entry point {ep.name!r}")
         return all_entries, problems, sources
 

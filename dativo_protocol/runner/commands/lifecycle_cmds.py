@@ -89,9 +89,20 @@ def spec_command(
     output_for(app).result(lifecycle.spec(entry), codec.dumps_pretty)
 
 
+def timeout_option(default: float) -> Callable[[F], F]:
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(min=0, min_open=True),
+        default=default,
+        show_default=True,
+        help="Seconds before the connector process (and its children) is killed.",
+    )
+
+
 @click.command("check", epilog=CONNECTOR_HELP)
 @click.argument("connector")
 @config_option(required=True)
+@timeout_option(lifecycle.CHECK_TIMEOUT)
 @registry_option
 @role_option
 @json_option
@@ -100,6 +111,7 @@ def check_command(
     ctx: click.Context,
     connector: str,
     config_file: Path,
+    timeout: float,
     registry_files: tuple[Path, ...],
     role: str,
     json_output: bool,
@@ -113,7 +125,7 @@ def check_command(
     """
     app = app_for(ctx, json_output)
     entry = _entry(connector, registry_files, role)
-    result = lifecycle.check(entry, _config(app, entry, config_file))
+    result = lifecycle.check(entry, _config(app, entry, config_file), timeout=timeout)
     output_for(app).result(
         {**result.to_dict(), "connector": entry.ref},
         lambda d: f"{d['status']}: {d['connector']}: {d['message']}",
@@ -138,6 +150,7 @@ def check_command(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the catalog to this file instead of stdout.",
 )
+@timeout_option(lifecycle.DISCOVER_TIMEOUT)
 @registry_option
 @json_option
 @click.pass_context
@@ -147,6 +160,7 @@ def discover_command(
     config_file: Path,
     state_file: Path | None,
     output_file: Path | None,
+    timeout: float,
     registry_files: tuple[Path, ...],
     json_output: bool,
 ) -> None:
@@ -159,7 +173,7 @@ def discover_command(
     entry = _entry(connector, registry_files, "source")
     config = _config(app, entry, config_file)
     state = read_json_file(state_file, "state", app) if state_file else None
-    catalog = lifecycle.discover(entry, config, state)
+    catalog = lifecycle.discover(entry, config, state, timeout=timeout)
     if output_file is not None:
         output_file.write_bytes(codec.dumps_pretty(catalog).encode() + b"\n")
         output_for(app).result(

@@ -82,6 +82,10 @@ def show_cmd(
     app = app_for(ctx, json_output)
     registry = load_registry(registry_files)
     entry = registry.resolve(connector)
+    if entry.launch.pip:
+        from dativo_protocol.runner.install import spec_redactor
+
+        app.redactor.add(spec_redactor(entry.launch.pip).secrets)
     data = entry.to_dict()
     data["ref"] = entry.ref
     data["versions"] = [e.version for e in registry.versions(entry.name)]
