@@ -144,9 +144,7 @@ def main() -> None:
         original = args.input or ensure_input(args.records).csv
         os.symlink(original.resolve(), source)
         rows = sum(1 for _ in source.open("rb")) - 1
-        print(
-            f"input: {source if not args.input else args.input} ({rows} rows, {source.stat().st_size / 1e6:.1f} MB)"
-        )
+        print(f"input: {original} ({rows} rows, {source.stat().st_size / 1e6:.1f} MB)")
 
         folder_bin = peer_venv("tap-csv-folder", ["tap-csv-folder==0.0.1a1"])
         plain_bin = peer_venv("singer-sdk-0.54", ["singer-sdk==0.54.9"])

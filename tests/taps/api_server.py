@@ -66,7 +66,8 @@ class Handler(BaseHTTPRequestHandler):
         api = self.api
         auth = self.headers.get("Authorization", "")
         if path == "/key-only":
-            return self.headers.get("X-API-Key") == api.api_key
+            query = parse_qs(urlsplit(self.path).query)
+            return api.api_key in (self.headers.get("X-API-Key"), query.get("api_key", [None])[-1])
         if path == "/basic":
             expected = base64.b64encode(f"{api.basic[0]}:{api.basic[1]}".encode()).decode()
             return auth == f"Basic {expected}"
@@ -111,7 +112,9 @@ class Handler(BaseHTTPRequestHandler):
         users = api.users
         if "updated_since" in q:
             users = [u for u in users if u["updated_at"] >= q["updated_since"]]
-        if path in ("/users", "/key-only", "/basic", "/oauth-data"):
+        if path == "/slow":
+            time.sleep(0.3)
+        if path in ("/users", "/key-only", "/basic", "/oauth-data", "/slow"):
             size = int(q.get("per_page", 10))
             page = int(q.get("page", 1))
             self._send(200, {"data": _page(users, (page - 1) * size, size), "page": page})

@@ -53,9 +53,7 @@ def test_meltano_run_twice_is_incremental(peer, tmp_path):
     yml = project / "meltano.yml"
     yml.write_text(yml.read_text().replace("-e ../..[", f"-e {REPO}["))
 
-    installed = meltano(bin_dir, project, "install", "extractor", "tap-csv")
-    assert installed.returncode == 0, installed.stderr[-3000:]
-    installed = meltano(bin_dir, project, "install", "loader", "target-parquet")
+    installed = meltano(bin_dir, project, "install", "tap-csv", "target-parquet")
     assert installed.returncode == 0, installed.stderr[-3000:]
 
     first = meltano(bin_dir, project, "run", "tap-csv", "target-parquet")

@@ -247,3 +247,53 @@ def test_discover_accepts_state_and_lists_keys(run_cli, tmp_path, api):
     props = entry["schema"]["properties"]
     assert props["id"]["type"] == ["integer", "null"]
     assert props["updated_at"]["format"] == "date-time"
+
+
+def test_api_key_in_urls_is_redacted_from_retry_logs(run_cli, tmp_path, api):
+    key = api.api.api_key
+    api.api.throttle_paths = {"/key-only"}
+    api.api.retry_after = "0"
+    auth = {"type": "api_key", "key": "api_key", "value": key, "location": "params"}
+    stream = users_stream(
+        path="/key-only", schema={"type": "object", "properties": {"id": {"type": "integer"}}}
+    )
+    result = run(run_cli, tmp_path, config(api, [stream], auth=auth))
+    assert result.returncode == 0, result.stderr.decode()[-1500:]
+    err = result.stderr.decode()
+    assert "HTTP 429 Too Many Requests for GET /key-only?" in err  # logged with its query...
+    assert "=***" in err  # ...where the key is masked
+    assert_no_secret(key, result.stdout, result.stderr)
+
+
+def test_sigterm_exits_130_without_claiming_unread_records(tmp_path, api):
+    import signal
+    import subprocess
+
+    from tests.fixtures.cli import script
+
+    stream = users_stream(
+        path="/slow",
+        replication_key="updated_at",
+        schema={
+            "type": "object",
+            "properties": {"id": {"type": "integer"}, "updated_at": {"type": "string"}},
+        },
+        pagination={"type": "page_number", "size": 2, "size_param": "per_page"},
+    )
+    cfg = write_json(tmp_path / "config.json", config(api, [stream]))
+    proc = subprocess.Popen(
+        [script("tap-rest"), "--config", str(cfg)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None
+    head = [proc.stdout.readline() for _ in range(2)]  # SCHEMA, first RECORD
+    assert b'"RECORD"' in head[1]
+    proc.send_signal(signal.SIGTERM)
+    rest, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()[-1500:]
+    out = b"".join(head) + rest
+    emitted = records(out)
+    assert 0 < len(emitted) < 23
+    for state in states(out):
+        users = state.get("bookmarks", {}).get("users", {})
+        # unsorted stream: only a progress marker, never a bookmark for a half-read stream
+        assert "replication_key_value" not in users

@@ -13,7 +13,6 @@ Incremental modes (``replication_key`` of the file set):
 from __future__ import annotations
 
 import datetime
-import functools
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -41,26 +40,21 @@ class CSVStream(FastPathStream):
     def __init__(self, tap: Any, file_set: FileSet, sample_limit: int) -> None:
         self.file_set = file_set
         self._sample_limit = sample_limit
-        super().__init__(tap, schema=self._discover_schema(tap.config), name=file_set.entity)
+        # discovery needs the files and their columns before singer-sdk's Stream exists
+        self.files: list[SourceFile] = list_files(file_set, tap.config)
+        self.plan: ColumnPlan = self._plan(self.files, tap.config)
+        super().__init__(tap, schema=self._build_schema(), name=file_set.entity)
         self.primary_keys = list(file_set.keys)
         if file_set.replication_key:
             self.replication_key = file_set.replication_key
 
     # ------------------------------------------------------------------ discovery
-    @functools.cached_property
-    def files(self) -> list[SourceFile]:
-        return list_files(self.file_set, self._tap_config)
-
     @property
     def _tap_config(self) -> Mapping[str, Any]:
         return self._tap.config
 
-    def _discover_schema(self, config: Mapping[str, Any]) -> dict[str, Any]:
-        files = list_files(self.file_set, config)
-        self.__dict__["files"] = files
-        plan = self._plan(files, config)
-        self.__dict__["plan"] = plan
-        properties = dict(plan.properties)
+    def _build_schema(self) -> dict[str, Any]:
+        properties = dict(self.plan.properties)
         if self.file_set.metadata_columns:
             properties.update(METADATA_SCHEMA)
         missing_keys = [k for k in self.file_set.keys if k not in properties]
@@ -99,10 +93,6 @@ class CSVStream(FastPathStream):
             infer=self.file_set.infer_types,
             overrides=self.file_set.schema_overrides,
         )
-
-    @property
-    def plan(self) -> ColumnPlan:
-        return self.__dict__["plan"]  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------------ partitions and state
     @property
