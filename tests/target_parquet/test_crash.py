@@ -109,8 +109,9 @@ def test_sigkill_at_any_moment_leaves_only_whole_files(tmp_path: Path, delay: fl
     time.sleep(delay)
     os.kill(proc.pid, signal.SIGKILL)
     stop.set()
-    out, _ = proc.communicate(timeout=30)
     writer.join(30)
+    proc.stdin = None  # the feeder owns (and may have closed) stdin; communicate must not flush it
+    out, _ = proc.communicate(timeout=30)
     emitted = [orjson.loads(x) for x in out.splitlines()]
     rows = read_rows(dest / "users")  # raises if any visible file is partial
     if emitted:
@@ -136,8 +137,9 @@ def test_sigterm_discards_uncommitted_data_and_exits_130(tmp_path: Path) -> None
     first = orjson.loads(proc.stdout.readline())  # one commit happened
     proc.send_signal(signal.SIGTERM)
     stop.set()
-    out, err = proc.communicate(timeout=60)
     writer.join(30)
+    proc.stdin = None  # the feeder owns (and may have closed) stdin; communicate must not flush it
+    out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     assert b"SIGTERM" in err
     emitted = [first, *(orjson.loads(x) for x in out.splitlines())]
