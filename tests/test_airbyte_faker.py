@@ -7,8 +7,6 @@ and the source resumes from it.
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +21,11 @@ from dativo_protocol.catalog.airbyte import AirbyteCatalog, load_airbyte_catalog
 from dativo_protocol.catalog.convert import configured_from_singer, singer_from_airbyte
 from dativo_protocol.catalog.select import select, with_metadata
 from tests.fixtures.cli import run_script
+from tests.fixtures.peers import airbyte_messages, run_airbyte
+from tests.fixtures.peers import faker as faker_exe
 
 pytestmark = [pytest.mark.peers, pytest.mark.slow]
 
-FAKER = ["airbyte-source-faker==7.2.1"]
 COUNT = 6
 CONFIG = {
     "count": COUNT,
@@ -44,33 +43,7 @@ class Faker:
     work: Path
 
     def run(self, *args: str) -> subprocess.CompletedProcess[bytes]:
-        """Run source-faker with a private TMPDIR (the CDK leaves config copies there), wiped after."""
-        tmp = self.work / "tmp"
-        tmp.mkdir(exist_ok=True)
-        try:
-            return subprocess.run(
-                [str(self.exe), *args],
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                env={**os.environ, "TMPDIR": str(tmp)},
-                cwd=self.work,
-                timeout=180,
-                check=False,
-            )
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _messages(stdout: bytes) -> list[dict[str, Any]]:
-    out = []
-    for line in stdout.splitlines():
-        try:
-            message = codec.loads(line)
-        except codec.JSONDecodeError:
-            continue
-        if isinstance(message, dict):
-            out.append(message)
-    return out
+        return run_airbyte(self.exe, self.work, *args)
 
 
 @dataclass
@@ -85,13 +58,13 @@ class FirstRun:
 @pytest.fixture(scope="module")
 def first_run(peer: Any, tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
     work = tmp_path_factory.mktemp("faker")
-    faker = Faker(peer("faker", FAKER) / "source-faker", work)
+    faker = Faker(faker_exe(peer), work)
     config_path = work / "config.json"
     config_path.write_bytes(codec.dumps(CONFIG))
 
     discovered = faker.run("discover", "--config", str(config_path))
     assert discovered.returncode == 0, discovered.stderr[-2000:]
-    (catalog_msg,) = [m for m in _messages(discovered.stdout) if m["type"] == "CATALOG"]
+    (catalog_msg,) = [m for m in airbyte_messages(discovered.stdout) if m["type"] == "CATALOG"]
     catalog = load_airbyte_catalog(catalog_msg)
     assert isinstance(catalog, AirbyteCatalog)
 
@@ -130,7 +103,7 @@ def first_run(peer: Any, tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
         catalog_path,
         input=read.stdout,
     )
-    return FirstRun(faker, catalog_path, config_path, _messages(read.stdout), converted)
+    return FirstRun(faker, catalog_path, config_path, airbyte_messages(read.stdout), converted)
 
 
 def test_read_converts_to_a_complete_singer_stream(first_run: FirstRun) -> None:
@@ -195,7 +168,7 @@ def test_converted_state_resumes_the_source(first_run: FirstRun) -> None:
         str(state_path),
     )
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    messages = _messages(resumed.stdout)
+    messages = airbyte_messages(resumed.stdout)
     assert not [m for m in messages if m["type"] == "TRACE" and m["trace"]["type"] == "ERROR"]
     # the first run emitted COUNT records per stream; resumed from its state, nothing is new
     assert [m for m in messages if m["type"] == "RECORD"] == []

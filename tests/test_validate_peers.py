@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import orjson
@@ -10,40 +9,16 @@ import pytest
 
 from dativo_protocol.errors import ExitCode
 from tests.fixtures.cli import RunCli, assert_no_secret
-from tests.fixtures.peers import InstallPeer
+from tests.fixtures.peers import InstallPeer, run_tap_csv_folder
 
 pytestmark = pytest.mark.peers
 
-TAP = "tap-csv-folder==0.0.1a1"  # singer-sdk 0.41 FolderTap; reads local CSV files, offline
 CANARY = "canary-csv-s3cret-41"
 
 
 def run_tap(peer: InstallPeer, tmp_path: Path, batch: bool = False) -> bytes:
-    """Run the tap once on two small CSV files; returns its stdout."""
-    data = tmp_path / "data"
-    data.mkdir()
-    (data / "people.csv").write_text(f"id,name,note\n1,alice,{CANARY}\n2,bob,\n3,carol,x\n")
-    (data / "orders.csv").write_text("order_id,total\n10,9.99\n11,0.5\n")
-    config: dict[str, object] = {
-        "path": str(data),
-        "read_mode": "one_stream_per_file",
-        "filesystem": "local",
-    }
-    if batch:
-        (tmp_path / "batches").mkdir()
-        config["batch_config"] = {
-            "encoding": {"format": "jsonl", "compression": "gzip"},
-            "storage": {"root": (tmp_path / "batches").as_uri(), "prefix": "b-"},
-        }
-    (tmp_path / "config.json").write_bytes(orjson.dumps(config))
-    bin_dir = peer("tap-csv-folder", [TAP])
-    res = subprocess.run(
-        [str(bin_dir / "tap-csv-folder"), "--config", str(tmp_path / "config.json")],
-        capture_output=True,
-        timeout=300,
-        check=True,
-    )
-    return res.stdout
+    """The tap's stdout on two small CSV files, with a canary planted in one cell."""
+    return run_tap_csv_folder(peer, tmp_path, batch=batch, note=CANARY)
 
 
 @pytest.fixture(scope="module")

@@ -3,63 +3,34 @@ target-parquet; the output is read back with pyarrow and DuckDB and compared wit
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 from pathlib import Path
-from typing import Any
 
 import orjson
 import pytest
 
 from tests.fixtures.cli import run_script
-from tests.fixtures.peers import InstallPeer
+from tests.fixtures.peers import InstallPeer, airbyte_messages, faker, run_airbyte
 from tests.target_parquet.helpers import duck, read_rows, states, target
 
 pytestmark = [pytest.mark.peers, pytest.mark.slow]
 
-FAKER = ["airbyte-source-faker==7.2.1"]
 CONFIG = {"count": 8, "seed": 3, "records_per_slice": 4, "always_updated": False, "parallelism": 1}
 SELECTED = ("users", "purchases")
 
 
-def faker(exe: Path, work: Path, *args: str) -> bytes:
-    tmp = work / "tmp"  # the CDK leaves config copies in TMPDIR: keep them private, wipe after
-    tmp.mkdir(exist_ok=True)
-    try:
-        res = subprocess.run(
-            [str(exe), *args],
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            env={**os.environ, "TMPDIR": str(tmp)},
-            cwd=work,
-            timeout=180,
-            check=True,
-        )
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+def run(exe: Path, work: Path, *args: str) -> bytes:
+    res = run_airbyte(exe, work, *args)
+    assert res.returncode == 0, res.stderr[-2000:]
     return res.stdout
 
 
-def messages(stdout: bytes) -> list[dict[str, Any]]:
-    out = []
-    for raw in stdout.splitlines():
-        try:
-            msg = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            continue
-        if isinstance(msg, dict):
-            out.append(msg)
-    return out
-
-
 def test_airbyte_faker_lands_in_parquet(peer: InstallPeer, tmp_path: Path) -> None:
-    exe = peer("airbyte-faker", FAKER) / "source-faker"
+    exe = faker(peer)
     config = tmp_path / "faker.json"
     config.write_bytes(orjson.dumps(CONFIG))
     (catalog,) = [
         m["catalog"]
-        for m in messages(faker(exe, tmp_path, "discover", "--config", str(config)))
+        for m in airbyte_messages(run(exe, tmp_path, "discover", "--config", str(config)))
         if m["type"] == "CATALOG"
     ]
     configured = {
@@ -71,8 +42,8 @@ def test_airbyte_faker_lands_in_parquet(peer: InstallPeer, tmp_path: Path) -> No
     }
     catalog_path = tmp_path / "configured.json"
     catalog_path.write_bytes(orjson.dumps(configured))
-    read = faker(exe, tmp_path, "read", "--config", str(config), "--catalog", str(catalog_path))
-    source = [m["record"] for m in messages(read) if m["type"] == "RECORD"]
+    read = run(exe, tmp_path, "read", "--config", str(config), "--catalog", str(catalog_path))
+    source = [m["record"] for m in airbyte_messages(read) if m["type"] == "RECORD"]
     converted = run_script(
         "dativo",
         "convert",
@@ -89,7 +60,7 @@ def test_airbyte_faker_lands_in_parquet(peer: InstallPeer, tmp_path: Path) -> No
     dest = tmp_path / "out"
     res = target(tmp_path, {"destination_path": str(dest)}, converted.stdout)
     assert res.returncode == 0, res.stderr
-    singer_states = [m["value"] for m in messages(converted.stdout) if m["type"] == "STATE"]
+    singer_states = [m["value"] for m in airbyte_messages(converted.stdout) if m["type"] == "STATE"]
     assert states(res.stdout)[-1] == singer_states[-1]
     for stream in SELECTED:
         expected = sorted(
