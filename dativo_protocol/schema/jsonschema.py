@@ -351,7 +351,8 @@ def _type_names(schema: Mapping[str, Any], path: tuple[str, ...], owner: _Normal
     return list(dict.fromkeys(names))
 
 
-def _json_type(value: Any) -> str:
+def json_type(value: Any) -> str:
+    """The JSON Schema type name of a parsed JSON value."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -370,9 +371,9 @@ def _json_type(value: Any) -> str:
 def _infer_types(schema: Mapping[str, Any]) -> list[str]:
     """The JSON types a schema without ``type`` implies, from its other keywords."""
     if "enum" in schema and isinstance(schema["enum"], list):
-        return list(dict.fromkeys(_json_type(v) for v in schema["enum"]))
+        return list(dict.fromkeys(json_type(v) for v in schema["enum"]))
     if "const" in schema:
-        return [_json_type(schema["const"])]
+        return [json_type(schema["const"])]
     if any(
         k in schema for k in ("properties", "additionalProperties", "patternProperties", "required")
     ):

@@ -6,25 +6,16 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from dativo_protocol.schema.jsonschema import json_type
+
 _DATETIME = re.compile(
     r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?(Z|[+-][0-9]{2}:?[0-9]{2})\Z"
 )
 
 
 def _kind(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "number"
-    if isinstance(value, str):
-        return "date-time" if _DATETIME.match(value) else "string"
-    if isinstance(value, Mapping):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    return "null"
+    kind = json_type(value)
+    return "date-time" if kind == "string" and _DATETIME.match(value) else kind
 
 
 def _merge(a: str | None, b: str) -> str:
