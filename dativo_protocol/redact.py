@@ -7,7 +7,7 @@ explicitly to whatever writes logs or error messages (no global registry).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -77,10 +77,10 @@ def is_secret_key(key: str) -> bool:
     return bool(SECRET_KEY_PATTERN.search(key))
 
 
-def _schema_secret_keys(schema: Mapping[str, Any] | None) -> set[str]:
-    keys: set[str] = set()
-    if not schema:
-        return keys
+def walk_properties(schema: Mapping[str, Any]) -> Iterator[tuple[str, Any]]:
+    """Every ``(name, subschema)`` property of a JSON Schema, nested ones and those under
+    ``anyOf``/``oneOf``/``allOf``/``items`` included. A caller may update a yielded subschema
+    in place (its children are visited after it is yielded)."""
     stack: list[Mapping[str, Any]] = [schema]
     while stack:
         node = stack.pop()
@@ -88,17 +88,24 @@ def _schema_secret_keys(schema: Mapping[str, Any] | None) -> set[str]:
         if isinstance(props, Mapping):
             for name, sub in props.items():
                 if isinstance(sub, Mapping):
-                    if any(sub.get(a) is True for a in SECRET_ANNOTATIONS):
-                        keys.add(str(name))
+                    yield str(name), sub
                     stack.append(sub)
         for combo in ("anyOf", "oneOf", "allOf"):
-            for sub in node.get(combo) or ():
-                if isinstance(sub, Mapping):
-                    stack.append(sub)
+            stack.extend(sub for sub in node.get(combo) or () if isinstance(sub, Mapping))
         items = node.get("items")
         if isinstance(items, Mapping):
             stack.append(items)
-    return keys
+
+
+def is_marked_secret(subschema: Mapping[str, Any]) -> bool:
+    """Whether a property's schema carries one of :data:`SECRET_ANNOTATIONS`."""
+    return any(subschema.get(a) is True for a in SECRET_ANNOTATIONS)
+
+
+def _schema_secret_keys(schema: Mapping[str, Any] | None) -> set[str]:
+    if not schema:
+        return set()
+    return {name for name, sub in walk_properties(schema) if is_marked_secret(sub)}
 
 
 def _url_password(value: str) -> str | None:

@@ -28,7 +28,7 @@ from typing import Any
 
 from dativo_protocol import codec
 from dativo_protocol.errors import ConfigError, ConnectorError, ProtocolError
-from dativo_protocol.redact import SECRET_ANNOTATIONS, Redactor, redactor_for
+from dativo_protocol.redact import Redactor, is_marked_secret, redactor_for, walk_properties
 from dativo_protocol.runner.catalog_check import validate_catalog
 from dativo_protocol.runner.launch import Action, Invocation, invocation
 from dativo_protocol.runner.reason import one_line_reason
@@ -250,23 +250,9 @@ def mark_secrets(schema: Mapping[str, Any], secret_fields: tuple[str, ...]) -> d
     """A copy of ``schema`` with ``airbyte_secret: true`` on every secret property."""
     out = copy.deepcopy(dict(schema))
     wanted = set(secret_fields)
-    stack: list[dict[str, Any]] = [out]
-    while stack:
-        node = stack.pop()
-        props = node.get("properties")
-        if isinstance(props, dict):
-            for name, sub in props.items():
-                if not isinstance(sub, dict):
-                    continue
-                if name in wanted or any(sub.get(a) is True for a in SECRET_ANNOTATIONS):
-                    sub["airbyte_secret"] = True
-                stack.append(sub)
-        for key in ("anyOf", "oneOf", "allOf"):
-            for sub in node.get(key) or ():
-                if isinstance(sub, dict):
-                    stack.append(sub)
-        if isinstance(node.get("items"), dict):
-            stack.append(node["items"])
+    for name, sub in walk_properties(out):
+        if isinstance(sub, dict) and (name in wanted or is_marked_secret(sub)):
+            sub["airbyte_secret"] = True
     return out
 
 

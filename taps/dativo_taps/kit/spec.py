@@ -11,31 +11,20 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from dativo_protocol.redact import SECRET_ANNOTATIONS, is_secret_key
+from dativo_protocol.redact import is_marked_secret, is_secret_key, walk_properties
 
 
 def mark_secrets(schema: Mapping[str, Any]) -> dict[str, Any]:
     """A copy of ``schema`` where every secret property has ``airbyte_secret: true``."""
     out: dict[str, Any] = copy.deepcopy(dict(schema))
-    stack: list[dict[str, Any]] = [out]
-    while stack:
-        node = stack.pop()
-        props = node.get("properties")
-        if isinstance(props, dict):
-            for name, sub in props.items():
-                if not isinstance(sub, dict):
-                    continue
-                marked = any(sub.get(a) is True for a in SECRET_ANNOTATIONS)
-                leaf = "properties" not in sub and "items" not in sub
-                if marked or (leaf and is_secret_key(str(name))):
-                    sub["airbyte_secret"] = True
-                    sub["secret"] = True
-                    sub["writeOnly"] = True
-                stack.append(sub)
-        for combo in ("anyOf", "oneOf", "allOf"):
-            stack.extend(s for s in node.get(combo) or () if isinstance(s, dict))
-        if isinstance(node.get("items"), dict):
-            stack.append(node["items"])
+    for name, sub in walk_properties(out):
+        if not isinstance(sub, dict):
+            continue
+        leaf = "properties" not in sub and "items" not in sub
+        if is_marked_secret(sub) or (leaf and is_secret_key(name)):
+            sub["airbyte_secret"] = True
+            sub["secret"] = True
+            sub["writeOnly"] = True
     return out
 
 
