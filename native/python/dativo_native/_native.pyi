@@ -1,0 +1,14 @@
+from collections.abc import Buffer, Sequence
+
+#: (json key, kind, nullable, children): kind is one of int64, float64, bool, string,
+#: timestamp_us_utc, date32, struct (children = fields), list (children = [item])
+FieldSpec = tuple[str, str, bool, Sequence[FieldSpec]]
+#: (length, null_count, validity bitmap or None, buffers, children)
+ColumnBuffers = tuple[int, int, bytes | None, list[bytes], list[ColumnBuffers]]
+Part = tuple[int, list[ColumnBuffers]]
+
+class Decoder:
+    def __init__(self, fields: Sequence[FieldSpec]) -> None: ...
+    def decode(
+        self, data: Buffer, stream: str, split_bytes: int = ...
+    ) -> tuple[list[Part] | None, int | None, int, tuple[int, str] | None]: ...

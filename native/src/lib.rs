@@ -1,0 +1,280 @@
+//! `dativo_native._native`: a strict, streaming Singer JSON -> Arrow buffers decoder.
+//!
+//! `Decoder(fields).decode(data, stream)` reads whole newline-terminated Singer lines and
+//! returns raw Arrow buffers per part (the GIL is released while parsing; a large buffer is
+//! split at a newline and decoded on two threads). Anything unusual is a rejection: the Python
+//! side then takes its slower, authoritative paths.
+
+mod column;
+mod decode;
+mod timefmt;
+
+use pyo3::buffer::PyBuffer;
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyList, PyTuple};
+use serde::de::DeserializeSeed;
+
+use column::{Column, Data, FieldSpec, KindSpec};
+use decode::{reason_of, Envelope, Kind};
+
+/// Buffers decoded with no split below this size (one thread).
+const DEFAULT_SPLIT_BYTES: usize = 4 * 1024 * 1024;
+
+struct Part {
+    root: Column,
+    rows: usize,
+    lines: usize,
+    last_state: Option<usize>,
+}
+
+struct Reject {
+    line: usize,
+    reason: String,
+}
+
+fn is_blank(line: &[u8]) -> bool {
+    // Python's bytes.strip() whitespace: such lines are skipped by every path
+    line.iter()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
+}
+
+fn decode_part(data: &[u8], root_spec: &FieldSpec, stream: &str) -> Result<Part, Reject> {
+    let mut root = Column::new(root_spec);
+    let (mut rows, mut line, mut pos) = (0, 0, 0);
+    let mut last_state = None;
+    while pos < data.len() {
+        let (text, next) = match memchr::memchr(b'\n', &data[pos..]) {
+            Some(i) => (&data[pos..pos + i], pos + i + 1),
+            None => {
+                let tail = &data[pos..];
+                if !is_blank(tail) {
+                    return Err(Reject {
+                        line,
+                        reason: "unterminated last line".into(),
+                    });
+                }
+                (tail, data.len())
+            }
+        };
+        if !is_blank(text) {
+            let text = std::str::from_utf8(text).map_err(|_| Reject {
+                line,
+                reason: "not UTF-8".into(),
+            })?;
+            let mut de = serde_json::Deserializer::from_str(text);
+            let parsed = Envelope {
+                stream,
+                root: &mut root,
+            }
+            .deserialize(&mut de)
+            .and_then(|kind| de.end().map(|()| kind));
+            match parsed {
+                Ok(Kind::Record) => rows += 1,
+                Ok(Kind::State) => last_state = Some(line),
+                Err(e) => {
+                    return Err(Reject {
+                        line,
+                        reason: reason_of(&e),
+                    })
+                }
+            }
+        }
+        line += 1;
+        pos = next;
+    }
+    Ok(Part {
+        root,
+        rows,
+        lines: line,
+        last_state,
+    })
+}
+
+/// `data` in one or two parts (split at a newline after the middle), decoded in parallel.
+fn decode_all(
+    data: &[u8],
+    root: &FieldSpec,
+    stream: &str,
+    split_bytes: usize,
+) -> Result<Vec<Part>, Reject> {
+    let cut = if data.len() >= split_bytes.max(2) {
+        let mid = data.len() / 2;
+        memchr::memchr(b'\n', &data[mid..]).map(|i| mid + i + 1)
+    } else {
+        None
+    };
+    let Some(cut) = cut.filter(|&c| c < data.len()) else {
+        return decode_part(data, root, stream).map(|p| vec![p]);
+    };
+    let (first, second) = data.split_at(cut);
+    let (a, b) = std::thread::scope(|s| {
+        let other = s.spawn(|| decode_part(second, root, stream));
+        let a = decode_part(first, root, stream);
+        (a, other.join())
+    });
+    let a = a?;
+    let mut b = match b {
+        Ok(b) => b,
+        Err(_) => {
+            return Err(Reject {
+                line: a.lines,
+                reason: "decoder thread panicked".into(),
+            })
+        }
+    }
+    .map_err(|r| Reject {
+        line: a.lines + r.line,
+        reason: r.reason,
+    })?;
+    b.last_state = b.last_state.map(|l| a.lines + l).or(a.last_state);
+    b.lines += a.lines;
+    Ok(vec![a, b])
+}
+
+// ------------------------------------------------------------------------------ Python
+fn parse_spec(obj: &Bound<'_, PyAny>) -> PyResult<FieldSpec> {
+    let (key, kind, nullable, children): (String, String, bool, Vec<Bound<'_, PyAny>>) =
+        obj.extract()?;
+    let kids = || -> PyResult<Vec<FieldSpec>> { children.iter().map(parse_spec).collect() };
+    let kind = match kind.as_str() {
+        "int64" => KindSpec::Int64,
+        "float64" => KindSpec::Float64,
+        "bool" => KindSpec::Bool,
+        "string" => KindSpec::Str,
+        "timestamp_us_utc" => KindSpec::TimestampUs,
+        "date32" => KindSpec::Date32,
+        "struct" => KindSpec::Struct(kids()?),
+        "list" => {
+            let mut items = kids()?;
+            if items.len() != 1 {
+                return Err(PyValueError::new_err("a list field has exactly one child"));
+            }
+            KindSpec::List(Box::new(items.remove(0)))
+        }
+        other => return Err(PyValueError::new_err(format!("unsupported kind {other:?}"))),
+    };
+    Ok(FieldSpec {
+        key,
+        nullable,
+        kind,
+    })
+}
+
+fn as_bytes<T: Copy>(v: &[T]) -> &[u8] {
+    // SAFETY: plain-old-data numbers (i32/i64/f64) viewed as their little-endian bytes
+    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+}
+
+/// `(length, null_count, validity or None, [buffers], [children])` of a column.
+fn column_to_py<'py>(py: Python<'py>, col: &Column) -> PyResult<Bound<'py, PyTuple>> {
+    let validity = if col.nulls > 0 {
+        PyBytes::new(py, &col.validity.bytes).into_any()
+    } else {
+        py.None().into_bound(py)
+    };
+    let mut buffers: Vec<Bound<'py, PyBytes>> = Vec::new();
+    let mut children: Vec<Bound<'py, PyTuple>> = Vec::new();
+    match &col.data {
+        Data::Int64(v) | Data::TimestampUs(v) => buffers.push(PyBytes::new(py, as_bytes(v))),
+        Data::Float64(v) => buffers.push(PyBytes::new(py, as_bytes(v))),
+        Data::Date32(v) => buffers.push(PyBytes::new(py, as_bytes(v))),
+        Data::Bool(b) => buffers.push(PyBytes::new(py, &b.bytes)),
+        Data::Str { offsets, bytes } => {
+            buffers.push(PyBytes::new(py, as_bytes(offsets)));
+            buffers.push(PyBytes::new(py, bytes));
+        }
+        Data::Struct(s) => {
+            for c in &s.children {
+                children.push(column_to_py(py, c)?);
+            }
+        }
+        Data::List { offsets, item } => {
+            buffers.push(PyBytes::new(py, as_bytes(offsets)));
+            children.push(column_to_py(py, item)?);
+        }
+    }
+    PyTuple::new(
+        py,
+        [
+            col.len().into_pyobject(py)?.into_any(),
+            col.nulls.into_pyobject(py)?.into_any(),
+            validity,
+            PyList::new(py, buffers)?.into_any(),
+            PyList::new(py, children)?.into_any(),
+        ],
+    )
+}
+
+/// A decoder for one stream's record schema (built once per SCHEMA).
+#[pyclass(frozen, module = "dativo_native._native")]
+struct Decoder {
+    root: FieldSpec,
+}
+
+#[pymethods]
+impl Decoder {
+    #[new]
+    fn new(fields: Vec<Bound<'_, PyAny>>) -> PyResult<Self> {
+        let children = fields
+            .iter()
+            .map(parse_spec)
+            .collect::<PyResult<Vec<_>>>()?;
+        Ok(Decoder {
+            root: FieldSpec {
+                key: String::new(),
+                nullable: false,
+                kind: KindSpec::Struct(children),
+            },
+        })
+    }
+
+    /// `(parts, last_state, lines, rejection)`: on success `parts` is a list of
+    /// `(rows, [column buffers])`, `last_state` the 0-based line index of the last STATE line
+    /// (or None), `lines` the number of lines; on rejection `parts` is None and `rejection`
+    /// is `(line_index, reason)`.
+    #[pyo3(signature = (data, stream, split_bytes = DEFAULT_SPLIT_BYTES))]
+    fn decode<'py>(
+        &self,
+        py: Python<'py>,
+        data: PyBuffer<u8>,
+        stream: &str,
+        split_bytes: usize,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        if !data.is_c_contiguous() {
+            return Err(PyValueError::new_err("data must be a contiguous buffer"));
+        }
+        // SAFETY: the buffer stays exported (and so alive and unmoved) while `data` lives;
+        // it is only read.
+        let bytes: &[u8] =
+            unsafe { std::slice::from_raw_parts(data.buf_ptr().cast::<u8>(), data.len_bytes()) };
+        let root = &self.root;
+        let result = py.allow_threads(|| decode_all(bytes, root, stream, split_bytes));
+        match result {
+            Ok(parts) => {
+                let last_state = parts.last().and_then(|p| p.last_state);
+                let lines = parts.last().map_or(0, |p| p.lines);
+                let mut out = Vec::with_capacity(parts.len());
+                for p in &parts {
+                    let Data::Struct(s) = &p.root.data else {
+                        unreachable!("the root is a struct")
+                    };
+                    let cols = s
+                        .children
+                        .iter()
+                        .map(|c| column_to_py(py, c))
+                        .collect::<PyResult<Vec<_>>>()?;
+                    out.push((p.rows, PyList::new(py, cols)?).into_pyobject(py)?);
+                }
+                (PyList::new(py, out)?, last_state, lines, py.None()).into_pyobject(py)
+            }
+            Err(r) => (py.None(), py.None(), 0usize, (r.line, r.reason)).into_pyobject(py),
+        }
+    }
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Decoder>()?;
+    Ok(())
+}
