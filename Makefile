@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 UV := $(BIN)/uv
+# the native decoder (native/, extra `native`) is built with cargo (rustup's default place if not
+# on PATH); uv rebuilds it only when its sources change (cache-keys in native/pyproject.toml)
+export PATH := $(PATH):$(HOME)/.cargo/bin
 PYTEST_ARGS ?=
 
 .PHONY: demo test install install-dev lint typecheck layers unit check clean
@@ -17,7 +20,7 @@ $(UV):
 # (true on these machines) every process would otherwise recompile pyarrow/pyiceberg/sqlalchemy
 # sources at start-up: ~2 s of CPU per connector process, in every test and benchmark.
 install: $(UV)
-	VIRTUAL_ENV=$(VENV) $(UV) pip install -q --compile-bytecode -e '.[all]'
+	VIRTUAL_ENV=$(VENV) $(UV) pip install -q --compile-bytecode -e '.[all,native]'
 
 install-dev: $(UV)
 	VIRTUAL_ENV=$(VENV) $(UV) pip install -q --compile-bytecode -e '.[dev]'
@@ -39,7 +42,7 @@ lint:
 	$(BIN)/ruff format --check .
 
 typecheck:
-	$(BIN)/mypy dativo_protocol taps/dativo_taps targets/dativo_targets adapters/dativo_adapters tests $(wildcard bench/*.py)
+	$(BIN)/mypy dativo_protocol taps/dativo_taps targets/dativo_targets adapters/dativo_adapters native/python/dativo_native tests $(wildcard bench/*.py)
 
 layers:
 	$(BIN)/lint-imports

@@ -1,4 +1,6 @@
-from collections.abc import Buffer, Sequence
+from collections.abc import Sequence
+
+from typing_extensions import Buffer
 
 #: (json key, kind, nullable, children): kind is one of int64, float64, bool, string,
 #: timestamp_us_utc, date32, struct (children = fields), list (children = [item])
