@@ -59,9 +59,7 @@ def json_schemas(draw: st.DrawFn) -> dict[str, Any]:
 def rfc3339(draw: st.DrawFn) -> str:
     d = draw(st.datetimes(min_value=dt.datetime(1, 1, 2), max_value=dt.datetime(9999, 12, 30)))
     digits = draw(st.integers(0, 6))
-    text = (
-        f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}"
-    )
+    text = f"{d.year:04d}-{d.month:02d}-{d.day:02d}T{d.hour:02d}:{d.minute:02d}:{d.second:02d}"
     if digits:
         text += "." + f"{d.microsecond:06d}"[:digits]
     minutes = draw(st.one_of(st.just(0), st.integers(-(23 * 60 + 59), 23 * 60 + 59)))
@@ -103,5 +101,7 @@ def records(fields: list[pa.Field]) -> st.SearchStrategy[dict[str, Any]]:
     """Objects for ``fields``: nullable fields may be missing; unknown keys are sprinkled in."""
     required = {f.name: values(f) for f in fields if not f.nullable}
     optional: dict[str, st.SearchStrategy[Any]] = {f.name: values(f) for f in fields if f.nullable}
-    optional["zz_unknown"] = st.one_of(st.integers(-(2**63), 2**64 - 1), st.text(max_size=4), st.just({"a": [1]}))
+    optional["zz_unknown"] = st.one_of(
+        st.integers(-(2**63), 2**64 - 1), st.text(max_size=4), st.just({"a": [1]})
+    )
     return st.fixed_dictionaries(required, optional=optional)

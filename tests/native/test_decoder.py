@@ -8,15 +8,13 @@ from typing import Any
 import orjson
 import pyarrow as pa
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-
 from dativo_targets.kit import native
 from dativo_targets.kit.decode import fast_records, rows_to_batch
 from dativo_targets.kit.streams import StreamState, build_stream
-from tests.native.strategies import json_schemas, records
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-pytest.importorskip("dativo_native", reason="the native decoder is built by make install-dev")
+from tests.native.strategies import json_schemas, records
 
 STREAM = "s"
 SCHEMA: dict[str, Any] = {
@@ -208,7 +206,10 @@ def test_split_across_threads_keeps_order_and_line_numbers() -> None:
 
 
 def test_unsupported_schemas_get_no_native_decoder(monkeypatch: pytest.MonkeyPatch) -> None:
-    free_form = {"type": "object", "properties": {"id": {"type": "integer"}, "o": {"type": "object"}}}
+    free_form = {
+        "type": "object",
+        "properties": {"id": {"type": "integer"}, "o": {"type": "object"}},
+    }
     assert build_stream(STREAM, free_form, (), (), "fast").native is None
     timed = {"type": "object", "properties": {"t": {"type": "string", "format": "time"}}}
     assert build_stream(STREAM, timed, (), (), "fast").native is None
