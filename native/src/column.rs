@@ -108,6 +108,19 @@ impl Column {
         }
     }
 
+    /// Room for about `rows` more values (lists' items and string bytes grow as they come).
+    pub fn reserve(&mut self, rows: usize) {
+        self.validity.bytes.reserve(rows / 8 + 1);
+        match &mut self.data {
+            Data::Int64(v) | Data::TimestampUs(v) => v.reserve(rows),
+            Data::Float64(v) => v.reserve(rows),
+            Data::Bool(b) => b.bytes.reserve(rows / 8 + 1),
+            Data::Date32(v) => v.reserve(rows),
+            Data::Str { offsets, .. } | Data::List { offsets, .. } => offsets.reserve(rows),
+            Data::Struct(s) => s.children.iter_mut().for_each(|c| c.reserve(rows)),
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.validity.len
     }

@@ -41,6 +41,9 @@ fn is_blank(line: &[u8]) -> bool {
 
 fn decode_part(data: &[u8], root_spec: &FieldSpec, stream: &str) -> Result<Part, Reject> {
     let mut root = Column::new(root_spec);
+    // rows ~ size / first line's length: fewer reallocations of the column buffers
+    let first = memchr::memchr(b'\n', data).map_or(data.len(), |i| i + 1);
+    root.reserve(data.len() / first.max(64) + 16);
     let (mut rows, mut line, mut pos) = (0, 0, 0);
     let mut last_state = None;
     while pos < data.len() {
@@ -249,7 +252,16 @@ impl Decoder {
         let bytes: &[u8] =
             unsafe { std::slice::from_raw_parts(data.buf_ptr().cast::<u8>(), data.len_bytes()) };
         let root = &self.root;
-        let result = py.allow_threads(|| decode_all(bytes, root, stream, split_bytes));
+        let result = py.allow_threads(|| {
+            // a bug must not take the target down: a panic is a rejection (slower paths run)
+            std::panic::catch_unwind(|| decode_all(bytes, root, stream, split_bytes))
+                .unwrap_or_else(|_| {
+                    Err(Reject {
+                        line: 0,
+                        reason: "decoder panicked".into(),
+                    })
+                })
+        });
         match result {
             Ok(parts) => {
                 let last_state = parts.last().and_then(|p| p.last_state);
