@@ -10,7 +10,7 @@ UV := $(BIN)/uv
 export PATH := $(PATH):$(HOME)/.cargo/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-dev lint typecheck layers unit check clean
+.PHONY: demo test install install-dev lint typecheck layers unit check clean native-lint
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -35,11 +35,16 @@ test: install-dev
 	scripts/system-deps.sh
 	$(MAKE) --no-print-directory check
 
-check: lint typecheck layers unit
+check: lint native-lint typecheck layers unit
 
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# the Rust crate of the native decoder: formatting and clippy (a few seconds once built)
+native-lint:
+	cargo fmt --manifest-path native/Cargo.toml --check
+	cargo clippy -q --manifest-path native/Cargo.toml -- -D warnings
 
 typecheck:
 	$(BIN)/mypy dativo_protocol taps/dativo_taps targets/dativo_targets adapters/dativo_adapters native/python/dativo_native tests $(wildcard bench/*.py)
