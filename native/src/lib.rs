@@ -12,8 +12,10 @@ mod timefmt;
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyTuple};
+use pyo3::types::{PyList, PyTuple};
+use pyo3::{ffi, PyErr};
 use serde::de::DeserializeSeed;
+use std::ffi::{c_int, c_void};
 
 use column::{Column, Data, FieldSpec, KindSpec};
 use decode::{reason_of, Envelope, Kind};
@@ -164,44 +166,105 @@ fn parse_spec(obj: &Bound<'_, PyAny>) -> PyResult<FieldSpec> {
     })
 }
 
-fn as_bytes<T: Copy>(v: &[T]) -> &[u8] {
-    // SAFETY: plain-old-data numbers (i32/i64/f64) viewed as their little-endian bytes
-    unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+/// A column buffer handed to Python without a copy (buffer protocol, read-only):
+/// `pa.py_buffer(OwnedBuffer)` keeps it alive as long as Arrow needs it.
+#[pyclass(frozen, module = "dativo_native._native")]
+struct OwnedBuffer {
+    data: Owned,
 }
 
-/// `(length, null_count, validity or None, [buffers], [children])` of a column.
-fn column_to_py<'py>(py: Python<'py>, col: &Column) -> PyResult<Bound<'py, PyTuple>> {
-    let validity = if col.nulls > 0 {
-        PyBytes::new(py, &col.validity.bytes).into_any()
+enum Owned {
+    U8(Vec<u8>),
+    I32(Vec<i32>),
+    I64(Vec<i64>),
+    F64(Vec<f64>),
+}
+
+impl Owned {
+    fn bytes(&self) -> &[u8] {
+        fn view<T: Copy>(v: &[T]) -> &[u8] {
+            // SAFETY: plain numbers (i32/i64/f64) viewed as their bytes, within the same allocation
+            unsafe { std::slice::from_raw_parts(v.as_ptr().cast::<u8>(), std::mem::size_of_val(v)) }
+        }
+        match self {
+            Owned::U8(v) => v,
+            Owned::I32(v) => view(v),
+            Owned::I64(v) => view(v),
+            Owned::F64(v) => view(v),
+        }
+    }
+}
+
+#[pymethods]
+impl OwnedBuffer {
+    unsafe fn __getbuffer__(
+        slf: Bound<'_, Self>,
+        view: *mut ffi::Py_buffer,
+        flags: c_int,
+    ) -> PyResult<()> {
+        let bytes = slf.get().data.bytes();
+        let len = ffi::Py_ssize_t::try_from(bytes.len())
+            .map_err(|_| PyValueError::new_err("buffer too large"))?;
+        // fills a read-only, contiguous byte view and takes a reference to `slf`
+        let rc = ffi::PyBuffer_FillInfo(
+            view,
+            slf.as_ptr(),
+            bytes.as_ptr().cast_mut().cast::<c_void>(),
+            len,
+            1,
+            flags,
+        );
+        if rc == -1 {
+            return Err(PyErr::fetch(slf.py()));
+        }
+        Ok(())
+    }
+
+    unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {}
+
+    fn __len__(&self) -> usize {
+        self.data.bytes().len()
+    }
+}
+
+fn owned(py: Python<'_>, data: Owned) -> PyResult<Bound<'_, PyAny>> {
+    Ok(Bound::new(py, OwnedBuffer { data })?.into_any())
+}
+
+/// `(length, null_count, validity or None, [buffers], [children])` of a column (moved out).
+fn column_into_py(py: Python<'_>, col: Column) -> PyResult<Bound<'_, PyTuple>> {
+    let (len, nulls) = (col.len(), col.nulls);
+    let validity = if nulls > 0 {
+        owned(py, Owned::U8(col.validity.bytes))?
     } else {
         py.None().into_bound(py)
     };
-    let mut buffers: Vec<Bound<'py, PyBytes>> = Vec::new();
-    let mut children: Vec<Bound<'py, PyTuple>> = Vec::new();
-    match &col.data {
-        Data::Int64(v) | Data::TimestampUs(v) => buffers.push(PyBytes::new(py, as_bytes(v))),
-        Data::Float64(v) => buffers.push(PyBytes::new(py, as_bytes(v))),
-        Data::Date32(v) => buffers.push(PyBytes::new(py, as_bytes(v))),
-        Data::Bool(b) => buffers.push(PyBytes::new(py, &b.bytes)),
+    let mut buffers = Vec::new();
+    let mut children = Vec::new();
+    match col.data {
+        Data::Int64(v) | Data::TimestampUs(v) => buffers.push(owned(py, Owned::I64(v))?),
+        Data::Float64(v) => buffers.push(owned(py, Owned::F64(v))?),
+        Data::Date32(v) => buffers.push(owned(py, Owned::I32(v))?),
+        Data::Bool(b) => buffers.push(owned(py, Owned::U8(b.bytes))?),
         Data::Str { offsets, bytes } => {
-            buffers.push(PyBytes::new(py, as_bytes(offsets)));
-            buffers.push(PyBytes::new(py, bytes));
+            buffers.push(owned(py, Owned::I32(offsets))?);
+            buffers.push(owned(py, Owned::U8(bytes))?);
         }
         Data::Struct(s) => {
-            for c in &s.children {
-                children.push(column_to_py(py, c)?);
+            for c in s.children {
+                children.push(column_into_py(py, c)?);
             }
         }
         Data::List { offsets, item } => {
-            buffers.push(PyBytes::new(py, as_bytes(offsets)));
-            children.push(column_to_py(py, item)?);
+            buffers.push(owned(py, Owned::I32(offsets))?);
+            children.push(column_into_py(py, *item)?);
         }
     }
     PyTuple::new(
         py,
         [
-            col.len().into_pyobject(py)?.into_any(),
-            col.nulls.into_pyobject(py)?.into_any(),
+            len.into_pyobject(py)?.into_any(),
+            nulls.into_pyobject(py)?.into_any(),
             validity,
             PyList::new(py, buffers)?.into_any(),
             PyList::new(py, children)?.into_any(),
@@ -267,14 +330,14 @@ impl Decoder {
                 let last_state = parts.last().and_then(|p| p.last_state);
                 let lines = parts.last().map_or(0, |p| p.lines);
                 let mut out = Vec::with_capacity(parts.len());
-                for p in &parts {
-                    let Data::Struct(s) = &p.root.data else {
+                for p in parts {
+                    let Data::Struct(s) = p.root.data else {
                         unreachable!("the root is a struct")
                     };
                     let cols = s
                         .children
-                        .iter()
-                        .map(|c| column_to_py(py, c))
+                        .into_iter()
+                        .map(|c| column_into_py(py, c))
                         .collect::<PyResult<Vec<_>>>()?;
                     out.push((p.rows, PyList::new(py, cols)?).into_pyobject(py)?);
                 }
@@ -288,5 +351,6 @@ impl Decoder {
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Decoder>()?;
+    m.add_class::<OwnedBuffer>()?;
     Ok(())
 }

@@ -216,3 +216,17 @@ def test_unsupported_schemas_get_no_native_decoder(monkeypatch: pytest.MonkeyPat
     assert build_stream(STREAM, SCHEMA, (), (), "fast").native is not None
     monkeypatch.setenv("DATIVO_NATIVE", "0")
     assert build_stream(STREAM, SCHEMA, (), (), "fast").native is None
+
+
+def test_batches_own_their_buffers_after_the_decode_result_is_gone() -> None:
+    """The column buffers are handed over without a copy: the arrays must keep them alive."""
+    import gc
+
+    st_ = stream_state(SCHEMA)
+    data = b"".join(rec({**GOOD, "id": i, "name": f"name-{i}"}) for i in range(50))
+    table = native_table(st_, data)
+    gc.collect()
+    filler = [bytes(1000) for _ in range(1000)]  # reuse freed memory, if any was freed
+    assert table.column("name").to_pylist() == [f"name-{i}" for i in range(50)]
+    assert table.column("id").to_pylist() == list(range(50))
+    assert len(filler) == 1000
