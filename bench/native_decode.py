@@ -24,11 +24,10 @@ import time
 from collections.abc import Callable
 
 import orjson
-from generate import SCHEMA, STREAM, ensure_input
-
 from dativo_targets.kit import native
 from dativo_targets.kit.decode import fast_records
 from dativo_targets.kit.streams import build_stream
+from generate import SCHEMA, STREAM, ensure_input
 
 
 def _cpu() -> float:
