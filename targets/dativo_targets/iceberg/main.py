@@ -26,10 +26,9 @@ ADMIN_FLAGS = ("--recover-state", "--expire-snapshots")
 
 
 def _sink(settings: IcebergSettings, redactor: Redactor) -> Sink:
-    from dativo_targets.iceberg.catalog import open_catalog
     from dativo_targets.iceberg.sink import IcebergSink
 
-    return IcebergSink(settings, open_catalog(settings))
+    return IcebergSink(settings)  # opens the catalog in the background while parsing starts
 
 
 APP = TargetApp(
