@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import signal
 import time
 import uuid
 from collections.abc import Callable, Mapping
@@ -45,6 +47,10 @@ T = TypeVar("T")
 #: append-only streams write this much Arrow data as Parquet in the background, while the kit
 #: parses the next input, instead of all at commit time
 PREWRITE_BYTES = 16 * 1024 * 1024
+#: TEST ONLY: ``<checkpoint>:<tables>`` makes the process SIGKILL itself in checkpoint
+#: ``<checkpoint>`` of the run after committing ``<tables>`` of its tables (0: before the
+#: first), so tests can kill a real process inside a pipelined or multi-table commit
+TEST_KILL_ENV = "DATIVO_ICEBERG_TEST_KILL"
 
 
 @dataclass(slots=True)
@@ -126,6 +132,7 @@ class IcebergSink:
         self._committed_state: Mapping[str, Any] | None = None
         self._failed: BaseException | None = None
         self._stopping = False
+        self._kill_at = _test_kill(os.environ.get(TEST_KILL_ENV))
         self._bg = ThreadPoolExecutor(1, thread_name_prefix="iceberg")
         if catalog is None:
             from .catalog import open_catalog
@@ -247,9 +254,11 @@ class IcebergSink:
         self._submit(lambda: None).result()
 
     def _load(self, s: _Stream, arrow_schema: pa.Schema, keys: tuple[str, ...]) -> None:
-        s.table = load_or_create(
-            self._catalog.result(), self.settings, s.stream, arrow_schema, keys
-        )
+        from .recovery import undo_incomplete
+
+        catalog, settings = self._catalog.result(), self.settings
+        table = load_or_create(catalog, settings, s.stream, arrow_schema, keys)
+        s.table = undo_incomplete(catalog, settings.namespace, settings.state_id, table)
 
     def _evolve(self, s: _Stream, arrow_schema: pa.Schema, keys: tuple[str, ...]) -> None:
         s.table = evolve(_table(s), arrow_schema, keys, s.stream)
@@ -284,6 +293,8 @@ class IcebergSink:
                 previous_state=self._committed_state,
             )
             for stream, data in prepared:  # a fixed order: see checkpoint.py for recovery
+                if self._kill_at == (self.checkpoints, committed):
+                    os.kill(os.getpid(), signal.SIGKILL)
                 self._commit_stream(stream, data, props)
                 committed += 1
         except BaseException:
@@ -412,6 +423,13 @@ class IcebergSink:
 
 def _nothing() -> None:
     return None
+
+
+def _test_kill(value: str | None) -> tuple[int, int] | None:
+    if not value:
+        return None
+    checkpoint_number, _, tables = value.partition(":")
+    return int(checkpoint_number), int(tables or 0)
 
 
 def _table(s: _Stream) -> Table:
