@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dativo_targets.iceberg.sink import TEST_KILL_ENV
 
 from dativo_protocol import codec
 from tests.fixtures.cli import script
-
-from dativo_targets.iceberg.sink import TEST_KILL_ENV
 
 from .streams import jsonl, record, schema, states, users
 
@@ -202,7 +201,7 @@ def test_sigkill_between_the_tables_of_a_checkpoint_then_rerun_is_exactly_once(r
 
     rerun = run_cli("target-iceberg", "--config", cfg, input=_two_streams(range(21, 101)))
     assert rerun.returncode == 0, rerun.stderr
-    assert b"checkpoint" in rerun.stderr and b"will be replayed" in rerun.stderr
+    assert b"will be replayed" in rerun.stderr
     for table in ("a", "b"):  # append-only, and still every row exactly once
         assert sorted(r["id"] for r in _table_rows(tmp_path / "wh", table)) == list(range(1, 101))
     again = run_cli("target-iceberg", "--config", cfg, input=_two_streams(range(101, 111)))

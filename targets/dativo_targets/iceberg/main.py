@@ -81,7 +81,12 @@ def run_admin(
             for expired in admin.expire_all(settings):
                 stdout.write(
                     codec.dumps_line(
-                        {"table": expired.table, "expired": expired.expired, "kept": expired.kept}
+                        {
+                            "table": expired.table,
+                            "expired": expired.expired,
+                            "kept": expired.kept,
+                            "files_deleted": expired.files_deleted,
+                        }
                     )
                 )
         return int(ExitCode.OK)
