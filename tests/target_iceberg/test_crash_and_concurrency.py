@@ -38,7 +38,7 @@ def _feed(proc: subprocess.Popen[bytes], data: bytes, pause: float) -> None:
         pass
 
 
-def _table_rows(warehouse: Path, table: str = "users", **catalog: Any) -> list[dict[str, Any]]:
+def _table_rows(warehouse: Path, table: str = "users", /, **catalog: Any) -> list[dict[str, Any]]:
     from dativo_targets.iceberg.catalog import open_catalog
     from dativo_targets.iceberg.settings import IcebergSettings
 
