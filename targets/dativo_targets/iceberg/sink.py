@@ -119,6 +119,11 @@ class IcebergSink:
     background (the console script does that, so start-up overlaps with parsing).
     """
 
+    #: checkpoints handed over but not yet committed (the background thread commits them in
+    #: order): the catalog start-up and a slow commit are absorbed over a few checkpoints
+    #: instead of stalling the loop; the memory bound is this many checkpoints of Arrow data
+    max_commits_in_flight = 3
+
     def __init__(
         self,
         settings: IcebergSettings,

@@ -2,8 +2,10 @@
 
 Commits are *pipelined* for sinks that offer ``begin_commit`` (see ``PipelinedSink``): the loop
 hands checkpoint N to the sink and goes on parsing checkpoint N+1 while a committer thread
-finishes N and then emits N's STATE. At most one commit is in flight: checkpoint N+1 starts
-committing only after N succeeded. Every STATE line is written by the committer thread, in
+finishes N and then emits N's STATE. At most ``max_commits_in_flight`` commits (a sink
+attribute; 1 if absent) are in flight: with 1, checkpoint N+1 starts committing only after N
+landed; with more, a sink that commits in order (one thread) lets a slow start-up or a slow
+commit catch up over several checkpoints. Every STATE line is written by the committer thread, in
 input order, after the commit that covers it; a failed commit stops it, so no STATE after the
 failure goes out, and the failure is raised on the loop's thread at its next checkpoint (or by
 :meth:`Checkpointer.settle` when the loop stops for another reason).
@@ -11,6 +13,7 @@ failure goes out, and the failure is raised on the loop's thread at its next che
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping
@@ -62,6 +65,8 @@ class Checkpointer:
             sink, "begin_commit", None
         )
         self._committer: Worker | None = None
+        self._in_flight = max(1, int(getattr(sink, "max_commits_in_flight", 1)))
+        self._slots = threading.BoundedSemaphore(self._in_flight)
 
     def wrote(self, stream: str, rows: int) -> None:
         self.rows += rows
@@ -121,8 +126,8 @@ class Checkpointer:
     # ------------------------------------------------------------------ internals
     def _commit(self) -> None:
         if self.dirty or (self.dead_letter and self.dead_letter.dirty):
-            if self._committer is not None:
-                self._committer.drain()  # one commit in flight: the previous one must have landed
+            if self._begin is not None:
+                self._take_slot()
             started = self.clock()
             if self.dead_letter is not None:
                 self.dead_letter.commit()
@@ -133,10 +138,17 @@ class Checkpointer:
                 self.sink.commit(state)
                 self._landed(started, rows, per_stream, state)
             else:
-                finish = self._begin(state)
+                try:
+                    finish = self._begin(state)
+                except BaseException:
+                    self._slots.release()
+                    raise
 
                 def land() -> None:
-                    finish()
+                    try:
+                        finish()
+                    finally:
+                        self._slots.release()
                     self._landed(started, rows, per_stream, state)
 
                 self._background(land)
@@ -160,6 +172,13 @@ class Checkpointer:
         self.metrics.timer("flush_duration", self.clock() - started, rows=rows)
         if state is not None:
             self._emit(state)
+
+    def _take_slot(self) -> None:
+        """Wait until fewer than ``max_commits_in_flight`` commits are in flight; re-raise a
+        failed commit's error instead of waiting for one that will never land."""
+        while not self._slots.acquire(timeout=0.05):
+            if self._committer is not None:
+                self._committer.check()
 
     def _take_pending_state(self) -> None:
         """Emit the pending STATE after every commit already started (at once if none)."""

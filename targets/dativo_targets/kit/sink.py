@@ -66,8 +66,10 @@ class PipelinedSink(Sink, Protocol):
     or leave it all to ``finish``). The kit calls ``finish`` on its committer thread (one
     commit at a time, in order) and emits ``state`` when it returns; an exception from it is
     the commit's failure. Meanwhile the loop keeps calling ``open_stream``/``write``/
-    ``activate_version`` for the next checkpoint on its own thread, and calls ``begin_commit``
-    again only after the previous ``finish`` returned. ``commit(state)`` stays the synchronous
+    ``activate_version`` for the next checkpoint on its own thread. It calls ``begin_commit``
+    again while at most ``max_commits_in_flight - 1`` earlier ``finish`` calls are pending
+    (an optional attribute, 1 if absent: then only after the previous ``finish`` returned);
+    a sink that allows more must commit in ``begin_commit`` order. ``commit(state)`` stays the synchronous
     form (``begin_commit(state)()``). ``abort`` is called after the in-flight ``finish`` ended.
     """
 
