@@ -406,9 +406,12 @@ def run_target(
     try:
         loop.run(input)
     except BaseException:
+        first = ckpt.settle()  # a commit still in flight failed first: that is the error
         sink.abort()
         if dead_letter is not None:
             dead_letter.abort()
+        if first is not None:
+            raise first from None
         raise
     finally:
         sink.close()

@@ -11,8 +11,8 @@ Job = Callable[[], None]
 
 
 class Worker:
-    """Runs jobs in submission order on one thread. The first job error stops the worker and
-    is re-raised by the next :meth:`submit` or :meth:`drain`. The queue is bounded, so a fast
+    """Runs jobs in submission order on one thread. The first job error stops the worker: later
+    jobs are skipped, and every :meth:`submit` or :meth:`drain` re-raises it (until :meth:`stop`). The queue is bounded, so a fast
     producer waits instead of piling batches up in memory."""
 
     def __init__(self, name: str, max_pending: int = 3) -> None:
@@ -36,8 +36,11 @@ class Worker:
 
     def _raise(self) -> None:
         if self._error is not None:
-            error, self._error = self._error, None
-            raise error
+            raise self._error
+
+    def check(self) -> None:
+        """Re-raise the first job error, if any (without waiting)."""
+        self._raise()
 
     def submit(self, job: Job) -> None:
         self._raise()
