@@ -217,6 +217,9 @@ class BlockReader:
     def _compact(self) -> None:
         pos, filled = self._pos, self._filled
         keep = filled - pos
+        if self._eof and not keep:
+            self._pos = self._filled = self._line_start = 0
+            return
         if not self._buf:
             self._buf = bytearray(self._chunk)
         elif not self._reusable():
