@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import threading
+from pathlib import Path
 
 import orjson
 import pyarrow as pa
@@ -209,3 +210,16 @@ def test_a_real_pipe_is_read_in_whole_lines() -> None:
     writer.join(10)
     assert b"".join(got) == b"".join(lines)
     assert all(g.endswith(b"\n") for g in got)
+
+
+def test_a_regular_file_is_read_whole_even_when_its_size_is_guessed_low(tmp_path: Path) -> None:
+    data = b"".join(b"%07d\n" % i for i in range(10_000))
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(data)
+    with open(path, "rb") as f:
+        f.peek(1)  # the reader buffers ahead: the descriptor is past the logical position
+        reader = BlockReader(f, chunk_bytes=1 << 20, max_line_bytes=100)
+        got = [(b.first_line, bytes(b.view())) for b in reader]
+    assert b"".join(g for _, g in got) == data
+    assert got[0][0] == 1
+    assert reader.lines_read == 10_000

@@ -24,6 +24,8 @@ Errors name the line number, never its content:
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -221,7 +223,7 @@ class BlockReader:
             self._pos = self._filled = self._line_start = 0
             return
         if not self._buf:
-            self._buf = bytearray(self._chunk)
+            self._buf = bytearray(self._first_size())
         elif not self._reusable():
             fresh = bytearray(max(self._chunk, len(self._buf)))
             fresh[:keep] = memoryview(self._buf)[pos:filled]
@@ -233,9 +235,23 @@ class BlockReader:
         self._pos, self._filled = 0, keep
         self._line_start = self._buf.rfind(b"\n", 0, keep) + 1 if keep else 0
 
+    def _first_size(self) -> int:
+        """A block, or the rest of a smaller regular file (small inputs stay cheap: a new
+        buffer costs a page fault per 4 KiB)."""
+        try:
+            fd = self._stream.fileno()
+            info = os.fstat(fd)
+            if stat.S_ISREG(info.st_mode):
+                left = info.st_size - os.lseek(fd, 0, os.SEEK_CUR)
+                return max(4096, min(self._chunk, left + 1))
+        except (OSError, AttributeError, ValueError):  # no file descriptor (BytesIO and such)
+            pass
+        return self._chunk
+
     def _grow(self) -> None:
-        """A buffer full of one unfinished line: make room to reach the line limit."""
+        """A full buffer without a complete block: make room (up to a block, or to reach the
+        line limit)."""
         size = len(self._buf)
-        bigger = bytearray(max(size + 1, min(2 * size, self._max + 1)))
+        bigger = bytearray(max(size + 1, min(2 * size, max(self._chunk, self._max + 1))))
         bigger[: self._filled] = memoryview(self._buf)[: self._filled]
         self._buf = bigger
