@@ -87,6 +87,11 @@ class OpenFile:
     def full(self) -> bool:
         return self.rows >= self.options.max_rows or self.nbytes >= self.options.max_bytes
 
+    def discard(self, publisher: Publisher) -> None:
+        """Drop the unfinished file (no footer is written to it, now or at garbage collection)."""
+        self.writer.is_open = False
+        publisher.discard(self.handle)
+
     def close(self, publisher: Publisher) -> Handle:
         """Write the footer; the file is complete but not published."""
         self._write_buffer()

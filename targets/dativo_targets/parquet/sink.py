@@ -23,6 +23,10 @@ from dativo_targets.parquet.settings import ParquetSettings
 
 T = TypeVar("T")
 
+#: batches (about 10k rows each) queued for the writer thread before the loop waits: enough to
+#: ride out a commit's file closing without holding much memory
+WRITER_QUEUE = 8
+
 
 @dataclass(slots=True)
 class _Stream:
@@ -71,7 +75,9 @@ class ParquetSink:
         self.streams: dict[str, _Stream] = {}
         self.pending: list[Handle] = []
         self.published: list[str] = []
-        self.worker = Worker("parquet-writer")
+        #: files closed for a commit whose finish has not run yet (abort discards them)
+        self.closing: list[list[Handle]] = []
+        self.worker = Worker("parquet-writer", max_pending=WRITER_QUEUE)
         self.log = get_logger("parquet")
 
     # ------------------------------------------------------------------ Sink
@@ -115,32 +121,69 @@ class ParquetSink:
         st.replace_pending = True
 
     def commit(self, state: Mapping[str, Any] | None) -> None:
-        self._drain()
-        with _destination("cannot publish files"):
+        self.begin_commit(state)()
+
+    def begin_commit(self, state: Mapping[str, Any] | None) -> Callable[[], None]:
+        """Close every open file on the writer thread, after the batches queued before this
+        call, and return the *finish*: wait for that, then fsync and publish the files. Batches
+        written after this call go to new files of the next commit, so parsing goes on while a
+        commit finishes (``kit.sink.PipelinedSink``)."""
+        replace = [st for st in self.streams.values() if st.replace_pending]
+        for st in replace:
+            st.replace_pending = False
+        closed: list[Handle] = []
+        self.closing.append(closed)
+
+        def close_all() -> None:
             for st in self.streams.values():
                 self._roll_all(st)
-            folders = set()
-            for handle in self.pending:
-                self.publisher.publish(handle)
-                self.published.append(handle.final)
-                folders.add(handle.final.rsplit("/", 1)[0])
+            closed.extend(self.pending)
             self.pending.clear()
-            if isinstance(self.publisher, LocalPublisher):
-                self.publisher.sync(folders)
-            for st in self.streams.values():
-                if st.replace_pending:
+
+        with _destination("cannot write files"):
+            wait = self.worker.submit_waitable(close_all)
+
+        def finish() -> None:
+            with _destination("cannot write files"):
+                wait()
+            try:
+                self._publish(closed, replace)
+            finally:
+                self.closing.remove(closed)
+
+        return finish
+
+    def _publish(self, handles: list[Handle], replace: list[_Stream]) -> None:
+        """Make closed files visible (each one atomically), then drop replaced versions. Files
+        not published when this fails are discarded."""
+        done = 0
+        try:
+            with _destination("cannot publish files"):
+                folders = set()
+                for handle in handles:
+                    self.publisher.publish(handle)
+                    done += 1
+                    self.published.append(handle.final)
+                    folders.add(handle.final.rsplit("/", 1)[0])
+                if isinstance(self.publisher, LocalPublisher):
+                    self.publisher.sync(folders)
+                for st in replace:
                     self._replace_old_versions(st)
-                    st.replace_pending = False
+        except BaseException:
+            for handle in handles[done:]:
+                self.publisher.discard(handle)
+            raise
 
     def abort(self) -> None:
         self.worker.stop()
         for st in self.streams.values():
             for f in st.files.values():
-                self.publisher.discard(f.handle)
+                f.discard(self.publisher)
             st.files.clear()
-        for handle in self.pending:
+        for handle in [h for handles in self.closing for h in handles] + self.pending:
             self.publisher.discard(handle)
         self.pending.clear()
+        self.closing.clear()
         self.publisher.cleanup()
 
     def close(self) -> None:
