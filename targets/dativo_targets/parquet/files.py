@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from dativo_targets.parquet.publish import Handle, Publisher
@@ -39,6 +40,26 @@ def string_columns(schema: pa.Schema) -> list[str]:
     return out
 
 
+def repetitive(column: str, sample: pa.RecordBatch) -> bool:
+    """True when the values of ``column`` (a dotted path) repeat in ``sample``: at most half
+    of them are distinct. Names, ids and free text rarely repeat: for them the writer would
+    build a dictionary only to drop it once it outgrows its page."""
+    first, *rest = column.split(".")
+    arr: pa.Array = sample.column(first)
+    for name in rest:
+        arr = arr.field(name)
+    n = len(arr) - arr.null_count
+    return n == 0 or int(pc.count_distinct(arr).as_py()) * 2 <= int(n)
+
+
+def dictionary_columns(schema: pa.Schema, sample: pa.RecordBatch | None) -> list[str]:
+    """The string columns to dictionary-encode: those that repeat in the file's first batch."""
+    columns = string_columns(schema)
+    if sample is None or not sample.num_rows:
+        return columns
+    return [c for c in columns if repetitive(c, sample)]
+
+
 @dataclass(slots=True)
 class OpenFile:
     """A Parquet file under a temporary name (or an unfinished upload)."""
@@ -53,11 +74,18 @@ class OpenFile:
 
     @classmethod
     def create(
-        cls, publisher: Publisher, final: str, schema: pa.Schema, options: FileOptions
+        cls,
+        publisher: Publisher,
+        final: str,
+        schema: pa.Schema,
+        options: FileOptions,
+        sample: pa.RecordBatch | None = None,
     ) -> OpenFile:
+        """A new file for batches of ``schema``; ``sample`` (its first batch) tells which
+        string columns repeat enough for a dictionary (``dictionary="strings"``)."""
         use_dictionary: bool | list[str] = options.dictionary == "all"
         if options.dictionary == "strings":
-            use_dictionary = string_columns(schema)
+            use_dictionary = dictionary_columns(schema, sample)
         handle = publisher.open(final)
         writer = pq.ParquetWriter(
             handle.stream,

@@ -207,16 +207,16 @@ class ParquetSink:
             if f is None:
                 if len(st.files) >= self.settings.max_open_files:
                     self._roll(st, max(st.files, key=lambda k: st.files[k].rows))
-                f = st.files[key] = self._open(st, key)
+                f = st.files[key] = self._open(st, key, part)
             f.write(part)
             if f.full:
                 self._roll(st, key)
 
-    def _open(self, st: _Stream, key: str) -> OpenFile:
+    def _open(self, st: _Stream, key: str, sample: pa.RecordBatch) -> OpenFile:
         self.seq += 1
         folder = f"{self.root}/{st.folder}" + (f"/{key}" if key else "")
         final = f"{folder}/{layout.file_name(self.run, self.seq, st.version)}"
-        return OpenFile.create(self.publisher, final, st.schema, self.options)
+        return OpenFile.create(self.publisher, final, st.schema, self.options, sample)
 
     def _roll(self, st: _Stream, key: str) -> None:
         self.pending.append(st.files.pop(key).close(self.publisher))
