@@ -99,38 +99,54 @@ class _Loop:
         self.ckpt.commit()
 
     def _block(self, block: Block) -> None:
-        """One block of input. Nothing made here may keep a view of ``block.buf`` (the reader
-        reuses it), so views live only in this call."""
+        """One block of input, in *pieces* that end where a commit may fall (the whole block
+        when it fits in the next commit). Nothing made here may keep a view of ``block.buf``
+        (the reader reuses it), so views live only in this call."""
         self.ckpt.consumed(block.size)
-        if self._whole_block(block):
+        buf, size, view = block.buf, block.size, block.view()
+        pos, line, left = 0, block.first_line, block.line_count
+        while left:
+            end, n = self._piece_end(buf, pos, size, left)
+            piece = scan.Segment(True, line, view[pos:end], n, buf, pos)
+            if not self._whole_piece(piece):
+                for seg in scan.split(buf, end, line, n, self._run_lines(), start=pos):
+                    if seg.records:
+                        self._records(seg)
+                    else:
+                        self._lines(seg, control=True)
+                    self.ckpt.maybe_commit()
             self.ckpt.maybe_commit()
-            return
-        for seg in scan.split(
-            block.buf, block.size, block.first_line, block.line_count, self._run_lines()
-        ):
-            if seg.records:
-                self._records(seg)
-            else:
-                self._lines(seg, control=True)
-            self.ckpt.maybe_commit()
+            pos, line, left = end, line + n, left - n
 
     def _run_lines(self) -> int:
         """How long a record run may grow before a STATE line ends it: about half the rows
         the next commit waits for, so commits follow ``flush_max_rows``."""
         return max(1, (self.settings.flush_max_rows - self.ckpt.rows) // 2)
 
-    def _whole_block(self, block: Block) -> bool:
-        """The common case first: a block of only RECORD and STATE lines of one known stream,
+    def _piece_end(self, buf: scan.Data, pos: int, size: int, left: int) -> tuple[int, int]:
+        """Where the piece of ``buf[pos:size]`` (``left`` lines) starting at ``pos`` ends, and
+        its line count: at the end, if the next commit can take every line; else after the
+        first STATE line past about :meth:`_run_lines` lines, found from a byte estimate
+        (no scan of the whole block, no count beyond the piece)."""
+        room = self.settings.flush_max_rows - self.ckpt.rows
+        if left <= room:
+            return size, left
+        guess = pos + (size - pos) * self._run_lines() // left
+        at = scan.next_state_line(buf, guess, size, start=pos)
+        end = buf.find(b"\n", at, size) + 1 if at >= 0 else 0
+        if end <= 0 or end >= size:
+            return size, left
+        return end, buf.count(b"\n", pos, end)
+
+    def _whole_piece(self, piece: scan.Segment) -> bool:
+        """The common case first: a piece of only RECORD and STATE lines of one known stream,
         parsed at once with no scan at all. False (nothing done) when that does not hold:
-        the block is then split into runs and control lines."""
-        if (
-            self.settings.validation == "strict"
-            or block.line_count > self.settings.flush_max_rows - self.ckpt.rows
-            or scan.starts_with_control(block.buf)
+        the piece is then split into runs and control lines."""
+        if self.settings.validation == "strict" or scan.starts_with_control(
+            piece.base, piece.start
         ):
             return False
-        seg = scan.Segment(True, block.first_line, block.view(), block.line_count, block.buf, 0)
-        return self._fast_run(seg)
+        return self._fast_run(piece)
 
     def _records(self, seg: scan.Segment) -> None:
         """A run of RECORD (and STATE) lines: Arrow parse of the whole run, else grouped by

@@ -21,6 +21,7 @@ _EVENTS = re.compile(rb'\{"type": ?"(SCHEMA|ACTIVATE_VERSION|BATCH|STATE)"')
 _HEADS = (b'{"type":', b'{"type": ')
 _RECORD_PREFIX = re.compile(rb'\{"type": ?"RECORD", ?"stream": ?"([^"\\]*)"')
 _STATE_PREFIX = re.compile(rb'\{"type": ?"STATE"')
+_STATE_LINE = re.compile(rb'\n\{"type": ?"STATE"')
 
 Data = bytes | bytearray
 
@@ -38,9 +39,16 @@ class Segment:
 
 
 def split(
-    data: Data, size: int, first_line: int, line_count: int, max_run_lines: int = 1 << 62
+    data: Data,
+    size: int,
+    first_line: int,
+    line_count: int,
+    max_run_lines: int = 1 << 62,
+    *,
+    start: int = 0,
 ) -> Iterator[Segment]:
-    """Segments of the newline-aligned block ``data[:size]`` of ``line_count`` lines, in order.
+    """Segments of the newline-aligned lines ``data[start:size]`` (``line_count`` of them),
+    in order.
     A record run ends after the first STATE line that makes it at least ``max_run_lines`` long
     (so commits follow the flush settings), and before every control line.
 
@@ -49,18 +57,18 @@ def split(
     view = memoryview(data)[:size]
     pattern = _EVENTS if max_run_lines < line_count else _CONTROLS
     events = [
-        (start, m.group(1) == b"STATE")
-        for m in pattern.finditer(data, 0, size)
-        if (start := m.start()) == 0 or data[start - 1] == 10
+        (at, m.group(1) == b"STATE")
+        for m in pattern.finditer(data, start, size)
+        if (at := m.start()) == start or data[at - 1] == 10
     ]
     if not events:
-        yield Segment(True, first_line, view, line_count, data, 0)
+        yield Segment(True, first_line, view[start:], line_count, data, start)
         return
-    pos = 0  # start of the current run
+    pos = start  # start of the current run
     line = first_line
     counted, n = 0, 0  # lines of the run up to offset ``counted``
-    for start, is_state in events:
-        end = data.find(b"\n", start, size)
+    for at, is_state in events:
+        end = data.find(b"\n", at, size)
         end = size if end < 0 else end + 1
         if is_state:
             n += data.count(b"\n", counted, end)
@@ -71,11 +79,11 @@ def split(
                 pos = counted = end
                 n = 0
             continue
-        if start > pos:
-            n += data.count(b"\n", counted, start)
-            yield Segment(True, line, view[pos:start], n, data, pos)
+        if at > pos:
+            n += data.count(b"\n", counted, at)
+            yield Segment(True, line, view[pos:at], n, data, pos)
             line += n
-        yield Segment(False, line, view[start:end], 1, data, start)
+        yield Segment(False, line, view[at:end], 1, data, at)
         line += 1
         pos = counted = end
         n = 0
@@ -136,6 +144,18 @@ def last_state_line(seg: Segment, row: int) -> int | None:
     return None
 
 
-def starts_with_control(data: Data) -> bool:
-    """True when the first line is a SCHEMA/ACTIVATE_VERSION/BATCH message (usual layout)."""
-    return _CONTROLS.match(data, 0, 40) is not None
+def starts_with_control(data: Data, start: int = 0) -> bool:
+    """True when the line at ``start`` is a SCHEMA/ACTIVATE_VERSION/BATCH message (usual
+    layout)."""
+    return _CONTROLS.match(data, start, start + 40) is not None
+
+
+def next_state_line(data: Data, at: int, size: int, *, start: int = 0) -> int:
+    """Offset of the first line starting at or after ``at`` (within ``data[start:size]``)
+    that the scan sees as a STATE message, or -1."""
+    if at <= start:
+        if _STATE_PREFIX.match(data, start, size):
+            return start
+        at = start + 1
+    m = _STATE_LINE.search(data, at - 1, size)
+    return m.start() + 1 if m else -1
