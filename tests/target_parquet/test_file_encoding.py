@@ -1,4 +1,5 @@
-"""How target-parquet encodes its files: dictionaries only where values repeat."""
+"""How target-parquet writes its files: dictionaries only where values repeat; local folders
+without fsspec."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 from dativo_targets.kit.sink import StreamSchema
+from dativo_targets.parquet.localfs import local_root
 from dativo_targets.parquet.settings import ParquetSettings
 from dativo_targets.parquet.sink import ParquetSink
 
@@ -43,3 +45,20 @@ def test_only_string_columns_that_repeat_get_a_dictionary(tmp_path: Path) -> Non
     assert "RLE_DICTIONARY" not in encodings["name"]
     assert "RLE_DICTIONARY" not in encodings["id"]
     assert pq.read_table(path).to_pylist() == batch.to_pylist()
+
+
+def test_local_destinations_are_written_without_fsspec(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    assert local_root(f"file://{folder}", {}) == str(folder)
+    assert local_root("relative/out", {}) == str(Path("relative/out").resolve())
+    assert local_root("s3://bucket/prefix", {}) is None
+    assert local_root("memory://x", {}) is None
+    assert local_root(str(folder), {"auto_mkdir": True}) is None  # fsspec honours options
+    schema = pa.schema([("id", pa.int64())])
+    sink = ParquetSink(ParquetSettings(destination_path=f"file://{folder}"))
+    sink.open_stream("s", StreamSchema(stream="s", json_schema={}, arrow=schema))
+    sink.write("s", pa.RecordBatch.from_pylist([{"id": 1}, {"id": 2}], schema=schema))
+    sink.commit(None)
+    sink.close()
+    (path,) = (folder / "s").glob("*.parquet")
+    assert pq.read_table(path).column("id").to_pylist() == [1, 2]

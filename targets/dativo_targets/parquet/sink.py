@@ -18,6 +18,7 @@ from dativo_targets.kit.sink import StreamSchema
 from dativo_targets.kit.worker import Worker
 from dativo_targets.parquet import layout
 from dativo_targets.parquet.files import FileOptions, OpenFile
+from dativo_targets.parquet.localfs import LocalFS, local_root
 from dativo_targets.parquet.publish import Handle, LocalPublisher, Publisher, publisher_for
 from dativo_targets.parquet.settings import ParquetSettings
 
@@ -51,12 +52,16 @@ class ParquetSink:
     """Implements :class:`dativo_targets.kit.sink.Sink` for Parquet files."""
 
     def __init__(self, settings: ParquetSettings, *, fs: Any = None) -> None:
-        import fsspec
-
         self.settings = settings
+        options = settings.fs_options()
+        local = local_root(settings.destination_path, options) if fs is None else None
         with _destination("cannot open destination_path"):
-            if fs is None:
-                fs, root = fsspec.core.url_to_fs(settings.destination_path, **settings.fs_options())
+            if local is not None:
+                fs, root = LocalFS(), local
+            elif fs is None:
+                import fsspec
+
+                fs, root = fsspec.core.url_to_fs(settings.destination_path, **options)
             else:
                 root = settings.destination_path
         self.fs = fs
