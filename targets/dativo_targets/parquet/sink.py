@@ -238,12 +238,12 @@ class ParquetSink:
 
     def _existing_schema(self, folder: str) -> pa.Schema | None:
         """The schema of the newest file of an earlier run (cross-run evolution check)."""
-        import pyarrow.parquet as pq
-
         with _destination("cannot list destination"):
             files = self._stream_files(folder)
             if not files:
                 return None
+            import pyarrow.parquet as pq
+
             newest = max(files, key=lambda p: p.rsplit("/", 1)[-1])
             with self.fs.open(newest, "rb") as f:
                 schema: pa.Schema = pq.read_schema(f)
