@@ -38,6 +38,10 @@ class Worker:
         if self._error is not None:
             raise self._error
 
+    def check(self) -> None:
+        """Re-raise the first job error, if any (without waiting)."""
+        self._raise()
+
     def submit(self, job: Job) -> None:
         self._raise()
         self._q.put(job)
