@@ -61,9 +61,7 @@ def test_batch_files_on_s3_are_read_and_checked(
     pq.write_table(pa.table({"id": [3, 4, 5]}), sink)
     fs.pipe(f"{s3_bucket}/b/part.parquet", sink.getvalue())
 
-    good = validate(
-        run_cli, tmp_path, s3_server, batch_stream(f"s3://{s3_bucket}/b/good.jsonl.gz")
-    )
+    good = validate(run_cli, tmp_path, s3_server, batch_stream(f"s3://{s3_bucket}/b/good.jsonl.gz"))
     assert good.returncode == 0, good.stderr.decode()
     assert orjson.loads(good.stdout)["streams"]["s"]["batch_records"] == 2
     assert b"not checked" not in good.stderr
