@@ -1,6 +1,6 @@
-"""Records to Arrow: the fast path (pyarrow.json on whole record runs) and the row path
-(orjson per line and the core's checked converter, for diagnostics and for streams
-pyarrow.json cannot read)."""
+"""Records to Arrow: the fast paths (the native decoder, then pyarrow.json, on whole record
+runs) and the row path (orjson per line and the core's checked converter, for diagnostics and
+for streams the fast paths cannot read)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from dativo_protocol.schema.convert import records_to_batch
+from dativo_targets.kit import native
 from dativo_targets.kit.arrowconv import null_violation, to_target
 from dativo_targets.kit.streams import StreamState
 
@@ -60,6 +61,10 @@ def fast_records(data: Any, line_count: int, st: StreamState) -> FastRun | None:
     off (a line of another stream or type, a blank line, a value that does not fit, a missing
     required field): the caller then takes a slower path, which finds and reports the exact
     line."""
+    if st.native is not None:
+        run = native.decode(st.native, data, line_count, st.name)
+        if run is not None:
+            return FastRun(run.batches, run.last_state)
     if st.envelope_parse is None:
         return None
     try:

@@ -11,6 +11,7 @@ import pyarrow as pa
 from dativo_protocol.schema.arrow import ArrowOptions, json_schema_to_arrow
 from dativo_protocol.schema_check import Check, compile_check
 from dativo_targets.kit.arrowconv import NotFastParseable, parse_schema
+from dativo_targets.kit.native import NativeDecoder, build_decoder
 from dativo_targets.kit.sink import StreamSchema
 
 Validation = Literal["off", "fast", "strict"]
@@ -32,6 +33,8 @@ class StreamState:
     envelope_parse: pa.Schema | None
     #: ``schema.arrow`` with the nullability the validation mode checks (row path)
     checked: pa.Schema
+    #: the native decoder (first fast path), ``None`` when unavailable for this stream
+    native: NativeDecoder | None = None
     _check: Check | None = field(default=None)
 
     @property
@@ -88,4 +91,5 @@ def build_stream(
         record_parse=record_parse,
         envelope_parse=envelope,
         checked=checked.schema,
+        native=build_decoder(checked.schema, mapped.schema),
     )

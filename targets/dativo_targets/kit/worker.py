@@ -46,6 +46,35 @@ class Worker:
         self._raise()
         self._q.put(job)
 
+    def submit_waitable(self, job: Job) -> Callable[[], None]:
+        """Submit ``job``; returns a function that waits for that job only (not for the jobs
+        submitted after it) and raises its error, or the error that made the worker skip it."""
+        done = threading.Event()
+        failed: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                job()
+            except BaseException as exc:
+                failed.append(exc)
+                raise
+            finally:
+                done.set()
+
+        self.submit(run)
+
+        def wait() -> None:
+            while not done.wait(0.05):
+                error = self._error
+                if error is not None:  # an earlier job failed: this one will not run
+                    raise error
+                if not self._thread.is_alive():
+                    raise RuntimeError(f"worker {self._thread.name} stopped before the job ran")
+            if failed:
+                raise failed[0]
+
+        return wait
+
     def drain(self) -> None:
         """Wait for every submitted job; re-raise the first error."""
         self._q.join()

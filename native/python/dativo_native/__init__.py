@@ -1,0 +1,9 @@
+"""Dativo's native accelerator: a strict Singer JSON -> Arrow buffers decoder.
+
+An optional speed-up for the target kit (``dativo_targets.kit.native``); every result it gives
+is also what the pure-Python paths give, and anything it is unsure of it rejects.
+"""
+
+from dativo_native._native import Decoder
+
+__all__ = ["Decoder"]

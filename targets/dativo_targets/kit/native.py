@@ -1,0 +1,147 @@
+"""The native fast path: ``dativo_native`` (Rust, optional) decodes Singer lines straight into
+Arrow buffers, assembled here into batches of the stream's schema.
+
+The decoder is strict: whatever it accepts gives exactly the values of the row path
+(``decode.rows_to_batch``); anything else (a type mismatch, a missing required field, a line of
+another stream, a non-RFC 3339 date-time...) is a rejection and the caller takes the pyarrow.json
+path, then the row path, which reports the precise error. Streams with a type it does not
+handle (decimals, JSON-encoded objects, time, other units) get no native decoder at all.
+
+``DATIVO_NATIVE=0`` in the environment turns it off (the pure-Python paths stay complete).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from dativo_protocol.schema.arrow import ENCODING_META, SOURCE_NAME_META
+
+if TYPE_CHECKING:
+    from dativo_native import Decoder
+    from dativo_native._native import ColumnBuffers, FieldSpec
+
+#: environment switch: ``0`` (or ``false``/``off``/``no``) disables the native decoder
+ENV_SWITCH = "DATIVO_NATIVE"
+_OFF = {"0", "false", "off", "no"}
+
+
+class Unsupported(Exception):
+    """A field the native decoder does not read (the stream keeps the other paths)."""
+
+
+def enabled() -> bool:
+    return os.environ.get(ENV_SWITCH, "1").strip().lower() not in _OFF
+
+
+def _key(f: pa.Field) -> str:
+    source = (f.metadata or {}).get(SOURCE_NAME_META)
+    return source.decode() if source is not None else str(f.name)
+
+
+def _kind(t: pa.DataType) -> tuple[str, list[FieldSpec]]:
+    if pa.types.is_int64(t):
+        return "int64", []
+    if pa.types.is_float64(t):
+        return "float64", []
+    if pa.types.is_boolean(t):
+        return "bool", []
+    if pa.types.is_string(t):
+        return "string", []
+    if pa.types.is_timestamp(t) and t.unit == "us" and t.tz == "UTC":
+        return "timestamp_us_utc", []
+    if pa.types.is_date32(t):
+        return "date32", []
+    if pa.types.is_struct(t):
+        return "struct", [field_spec(t.field(i)) for i in range(t.num_fields)]
+    if pa.types.is_list(t):
+        return "list", [field_spec(t.value_field)]
+    raise Unsupported(str(t))
+
+
+def field_spec(f: pa.Field) -> FieldSpec:
+    """The decoder's description of ``f`` (raises Unsupported)."""
+    if (f.metadata or {}).get(ENCODING_META) is not None:
+        raise Unsupported(f.name)
+    kind, children = _kind(f.type)
+    return (_key(f), kind, f.nullable, children)
+
+
+@dataclass(frozen=True, slots=True)
+class NativeDecoder:
+    """A stream's native decoder and the schema of the batches it gives."""
+
+    decoder: Decoder
+    target: pa.Schema
+
+
+def build_decoder(checked: pa.Schema, target: pa.Schema) -> NativeDecoder | None:
+    """A decoder for records of ``checked`` (its nullability is the one enforced), giving
+    batches of ``target``; ``None`` if disabled, not installed, or a field is unsupported."""
+    if not enabled():
+        return None
+    try:
+        from dativo_native import Decoder
+    except ImportError:
+        return None
+    if not len(checked) or checked.names != target.names:
+        return None  # (the two differ only in nullability)
+    try:
+        specs = [field_spec(f) for f in checked]
+    except Unsupported:
+        return None
+    return NativeDecoder(Decoder(specs), target)
+
+
+def _array(t: pa.DataType, col: ColumnBuffers) -> pa.Array:
+    length, nulls, validity, buffers, children = col
+    bufs = [None if validity is None else pa.py_buffer(validity)]
+    bufs.extend(pa.py_buffer(b) for b in buffers)
+    kids: list[pa.Array] | None = None
+    if pa.types.is_struct(t):
+        kids = [_array(t.field(i).type, c) for i, c in enumerate(children)]
+    elif pa.types.is_list(t):
+        kids = [_array(t.value_type, children[0])]
+    return pa.Array.from_buffers(t, length, bufs, null_count=nulls, children=kids)
+
+
+@dataclass(slots=True)
+class NativeRun:
+    batches: list[pa.RecordBatch]
+    #: 0-based line index of the last STATE line in the data, if any
+    last_state: int | None
+
+
+def decode(
+    native: NativeDecoder,
+    data: Any,
+    line_count: int,
+    stream: str,
+    split_bytes: int | None = None,
+) -> NativeRun | None:
+    """The RECORD lines of ``stream`` in ``data`` as batches (one per part decoded in
+    parallel), or ``None`` when the decoder rejects a line (or the lines do not add up)."""
+    if split_bytes is None:
+        parts, last_state, lines, rejection = native.decoder.decode(data, stream)
+    else:
+        parts, last_state, lines, rejection = native.decoder.decode(data, stream, split_bytes)
+    if parts is None or rejection is not None or lines != line_count:
+        return None
+    schema = native.target
+    batches = [
+        pa.RecordBatch.from_arrays(
+            [_array(f.type, c) for f, c in zip(schema, cols, strict=True)], schema=schema
+        )
+        for rows, cols in parts
+        if rows
+    ]
+    return NativeRun(batches, last_state)
+
+
+def specs(schema: pa.Schema) -> Sequence[FieldSpec]:
+    """The field specs of a whole schema (raises Unsupported); for tests and benchmarks."""
+    return [field_spec(f) for f in schema]
