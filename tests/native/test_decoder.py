@@ -274,3 +274,26 @@ def test_mutated_lines_are_rejected_or_read_as_the_row_path_reads_them(
     for m in msgs:
         assert m["type"] in ("RECORD", "STATE")
     assert native_table(st_, data).equals(row_path(st_, data))
+
+
+def test_bare_records_of_a_batch_file() -> None:
+    """BATCH jsonl files hold bare records: blank lines skipped, the last newline optional."""
+    from dativo_targets.kit.decode import fast_bare_records
+
+    st_ = stream_state(SCHEMA)
+    assert st_.native is not None
+    body = b"\n".join(orjson.dumps({**GOOD, "id": i}) for i in range(5))
+    data = body[:60] + body[60:].replace(b"\n", b"\n  \n", 1)  # a blank line inside
+    batches = native.decode_bare(st_.native, data)
+    assert batches is not None
+    table = pa.Table.from_batches(batches)
+    rows = [orjson.loads(x) for x in data.split(b"\n") if x.strip()]
+    expected = pa.Table.from_batches([rows_to_batch(rows, st_, list(range(5)))])
+    assert table.equals(expected)
+    assert fast_bare_records(data, st_) == batches
+    for bad in (rec(GOOD), b"null\n", b"[1]\n", orjson.dumps({**GOOD, "id": "x"})):
+        assert native.decode_bare(st_.native, body + b"\n" + bad) is None
+
+
+def test_strict_validation_gets_no_native_decoder() -> None:
+    assert build_stream(STREAM, SCHEMA, (), (), "strict").native is None
