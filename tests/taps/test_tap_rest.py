@@ -297,3 +297,21 @@ def test_sigterm_exits_130_without_claiming_unread_records(tmp_path, api):
         users = state.get("bookmarks", {}).get("users", {})
         # unsorted stream: only a progress marker, never a bookmark for a half-read stream
         assert "replication_key_value" not in users
+
+
+OAUTH = {"type": "oauth_client_credentials", "client_id": "client-1"}
+RUNTIME_CANARY = "runtime-acc3ss-9c4b-beef"
+
+
+def test_oauth_token_fetched_at_run_time_is_redacted(run_cli, tmp_path, api):
+    # a token requests refuses to put in a header: its error names the header's value, and the
+    # tap reports it as an unexpected error with a traceback
+    api.api.oauth_token = RUNTIME_CANARY + "\n"
+    auth = {**OAUTH, "token_url": f"{api.url}/oauth/token", "client_secret": "client-secret-123"}
+    cfg = config(api, [users_stream(path="/oauth-data")], auth=auth)
+    result = run(run_cli, tmp_path, cfg)
+    assert result.returncode == 1, result.stderr.decode()[-1500:]
+    assert any(p == "/oauth/token" for _, _, p in api.api.requests)  # the token was issued
+    err = result.stderr.decode()
+    assert "Invalid header value b'Bearer ***'" in err  # the failure is reported, token masked
+    assert_no_secret(RUNTIME_CANARY, result.stdout, result.stderr)

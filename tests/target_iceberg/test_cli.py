@@ -175,3 +175,25 @@ def test_activate_version_and_overwrite_replace_the_rows(run_cli, tmp_path):
     done = run_cli("target-iceberg", "--config", refresh, input=jsonl(users([20, 21])))
     assert done.returncode == 0, done.stderr
     assert [r["id"] for r in scan(tmp_path)] == [20, 21]
+
+
+def test_a_background_failure_is_the_error_and_no_state_passes_it(run_cli, tmp_path):
+    cfg = config(tmp_path, flush_max_rows=10)
+    assert (
+        run_cli("target-iceberg", "--config", cfg, input=jsonl(users([1], stream="b"))).returncode
+        == 0
+    )
+    # stream b's table exists with name: string; this run's SCHEMA says integer. The table is
+    # opened on the sink's background thread while the loop goes on with stream a
+    clash = {**schema()["schema"]["properties"], "name": {"type": "integer"}}
+    messages = [*users(range(1, 21), stream="a"), schema("b", props=clash)]
+    messages += [record(i, "b", name=i) for i in range(2, 30)]
+    messages += [record(i, "a") for i in range(21, 41)] + [state(40, "a")]
+    done = run_cli("target-iceberg", "--config", cfg, input=jsonl(messages))
+    assert done.returncode == 3, done.stderr
+    assert b"stream 'b'" in done.stderr
+    assert b"name: string -> long" in done.stderr
+    # (the second 20: a STATE with nothing uncommitted goes out after the commits before it)
+    assert [st["bookmarks"]["a"]["id"] for st in states(done.stdout)] == [10, 20, 20]
+    assert [r["id"] for r in scan(tmp_path, "a")] == list(range(1, 21))
+    assert [r["id"] for r in scan(tmp_path, "b")] == [1]

@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from dativo_targets.iceberg.sink import TEST_KILL_ENV
 
 from dativo_protocol import codec
 from tests.fixtures.cli import script
 
-from .streams import jsonl, users
+from .streams import jsonl, record, schema, states, users
 
 
 def _config(path: Path, **settings: Any) -> Path:
@@ -37,13 +38,13 @@ def _feed(proc: subprocess.Popen[bytes], data: bytes, pause: float) -> None:
         pass
 
 
-def _table_rows(warehouse: Path, **catalog: Any) -> list[dict[str, Any]]:
+def _table_rows(warehouse: Path, table: str = "users", /, **catalog: Any) -> list[dict[str, Any]]:
     from dativo_targets.iceberg.catalog import open_catalog
     from dativo_targets.iceberg.settings import IcebergSettings
 
     settings = IcebergSettings.from_config({"warehouse": str(warehouse), **catalog})
-    table = open_catalog(settings).load_table(("singer", "users"))
-    rows: list[dict[str, Any]] = table.scan().to_arrow().to_pylist()
+    loaded = open_catalog(settings).load_table(("singer", table))
+    rows: list[dict[str, Any]] = loaded.scan().to_arrow().to_pylist()
     return rows
 
 
@@ -153,3 +154,57 @@ def test_four_concurrent_writers_through_postgres(postgres_server, tmp_path):
         assert sorted(numbers) == list(range(1, len(numbers) + 1))
     assert added == 600
     assert sum(len(n) for n in runs.values()) >= 8  # writers really committed several times each
+
+
+def _two_streams(ids: range) -> bytes:
+    messages: list[dict[str, Any]] = [schema("a"), schema("b")]
+    for i in ids:
+        messages += [record(i, "a"), record(i, "b")]
+        if i % 10 == 0:
+            messages.append({"type": "STATE", "value": {"bookmarks": {"a": i, "b": i}}})
+    return jsonl(messages)
+
+
+def _killed_run(cfg: Path, data: bytes, kill_at: str) -> list[int]:
+    """Run the target with the test-only kill hook; the bookmarks of the STATEs it emitted."""
+    env = {**os.environ, TEST_KILL_ENV: kill_at}
+    done = subprocess.run(
+        [script("target-iceberg"), "--config", str(cfg)], input=data, capture_output=True, env=env
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
+    return [state["bookmarks"]["a"] for state in states(done.stdout)]
+
+
+def test_sigkill_during_a_pipelined_commit_emits_no_state_past_it(run_cli, tmp_path):
+    cfg = _config(tmp_path / "c.json", warehouse=str(tmp_path / "wh"), flush_max_rows=20)
+    # the whole input is there at once: the loop parses ahead while checkpoint 3 commits
+    emitted = _killed_run(cfg, _two_streams(range(1, 101)), "3:0")
+    assert emitted == [10, 20]  # checkpoints 1 and 2 (20 rows each: 10 per stream)
+    recovered = run_cli("target-iceberg", "--config", cfg, "--recover-state")
+    assert codec.loads(recovered.stdout)["bookmarks"] == {"a": 20, "b": 20}
+    for table in ("a", "b"):
+        assert sorted(r["id"] for r in _table_rows(tmp_path / "wh", table)) == list(range(1, 21))
+    rerun = run_cli("target-iceberg", "--config", cfg, input=_two_streams(range(21, 101)))
+    assert rerun.returncode == 0, rerun.stderr
+    for table in ("a", "b"):
+        assert sorted(r["id"] for r in _table_rows(tmp_path / "wh", table)) == list(range(1, 101))
+
+
+def test_sigkill_between_the_tables_of_a_checkpoint_then_rerun_is_exactly_once(run_cli, tmp_path):
+    cfg = _config(tmp_path / "c.json", warehouse=str(tmp_path / "wh"), flush_max_rows=20)
+    emitted = _killed_run(cfg, _two_streams(range(1, 101)), "3:1")  # after table a, before b
+    assert emitted == [10, 20]
+    assert len(_table_rows(tmp_path / "wh", "a")) == 30  # a holds checkpoint 3, b does not
+    assert len(_table_rows(tmp_path / "wh", "b")) == 20
+    recovered = run_cli("target-iceberg", "--config", cfg, "--recover-state")
+    assert codec.loads(recovered.stdout)["bookmarks"] == {"a": 20, "b": 20}
+
+    rerun = run_cli("target-iceberg", "--config", cfg, input=_two_streams(range(21, 101)))
+    assert rerun.returncode == 0, rerun.stderr
+    assert b"will be replayed" in rerun.stderr
+    for table in ("a", "b"):  # append-only, and still every row exactly once
+        assert sorted(r["id"] for r in _table_rows(tmp_path / "wh", table)) == list(range(1, 101))
+    again = run_cli("target-iceberg", "--config", cfg, input=_two_streams(range(101, 111)))
+    assert again.returncode == 0, again.stderr
+    assert b"will be replayed" not in again.stderr  # the undo happened once
+    assert len(_table_rows(tmp_path / "wh", "a")) == 110

@@ -218,6 +218,32 @@ def test_metadata_files_are_pruned(tmp_path):
     assert recover_state(open_catalog(settings), "singer", "default") == {"i": 14}
 
 
+def test_expiry_deletes_data_files_only_expired_snapshots_referenced(tmp_path):
+    from dativo_targets.iceberg.maintenance import expire_snapshots
+
+    settings = local_settings(tmp_path, load_method="upsert", expire_snapshots_every=0)
+    sink = make_sink(settings)
+    sink.open_stream("users", users_schema())
+    sink.write("users", users(range(10)))
+    sink.commit(None)
+    for version in ("v2", "v3", "v4"):  # each upsert rewrites the file holding key 1
+        sink.write("users", users([1], version))
+        sink.commit(None)
+    sink.close()
+    data_dir = tmp_path / "wh" / "singer" / "users" / "data"
+    on_disk = {p.name for p in data_dir.rglob("*.parquet")}
+    table = open_catalog(settings).load_table(("singer", "users"))
+    live = {t.file.file_path.rsplit("/", 1)[-1] for t in table.scan().plan_files()}
+    assert len(on_disk) > len(live)
+
+    result = expire_snapshots(table, keep_last=1)
+    assert (result.expired, result.kept) == (3, 1)
+    assert result.files_deleted == len(on_disk) - len(live)
+    assert {p.name for p in data_dir.rglob("*.parquet")} == live
+    assert {r["id"]: r["name"] for r in rows(settings)}[1] == "v4-1"
+    assert len(rows(settings)) == 10
+
+
 def test_unrelated_arrow_types_are_mapped(tmp_path):
     schema = pa.schema([("id", pa.int64()), ("ts", pa.timestamp("ns", tz="UTC")), ("n", pa.null())])
     settings = local_settings(tmp_path)

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from tests.fixtures.cli import run_script
+from tests.fixtures.services import S3Server
 
 USERS_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -117,3 +118,25 @@ def duck(sql: str, *params: object) -> list[tuple[Any, ...]]:
     import duckdb
 
     return duckdb.connect().execute(sql, list(params)).fetchall()
+
+
+def s3_config(s3: S3Server, bucket: str, **extra: object) -> dict[str, object]:
+    return {
+        "destination_path": f"s3://{bucket}/lake",
+        "s3_endpoint_url": s3.endpoint_url,
+        "aws_access_key_id": s3.access_key,
+        "aws_secret_access_key": s3.secret_key,
+        "aws_region": s3.region,
+        **extra,
+    }
+
+
+def read_s3_ids(s3: S3Server, bucket: str, stream: str) -> list[int]:
+    import pyarrow.parquet as pq
+
+    fs = s3.filesystem()
+    ids: list[int] = []
+    for key in fs.find(f"{bucket}/lake/{stream}"):
+        assert key.endswith(".parquet"), key
+        ids += pq.read_table(fs.open(key, "rb")).column("id").to_pylist()
+    return sorted(ids)

@@ -2,37 +2,25 @@
 
 from __future__ import annotations
 
-import io
 from pathlib import Path
 
-import pyarrow.parquet as pq
 import pytest
 
 from tests.fixtures.cli import assert_no_secret
 from tests.fixtures.services import S3Server
-from tests.target_parquet.helpers import record, schema, state, states, target, user, users_stream
+from tests.target_parquet.helpers import (
+    read_s3_ids,
+    record,
+    s3_config,
+    schema,
+    state,
+    states,
+    target,
+    user,
+    users_stream,
+)
 
 pytestmark = pytest.mark.s3
-
-
-def s3_config(s3: S3Server, bucket: str, **extra: object) -> dict[str, object]:
-    return {
-        "destination_path": f"s3://{bucket}/lake",
-        "s3_endpoint_url": s3.endpoint_url,
-        "aws_access_key_id": s3.access_key,
-        "aws_secret_access_key": s3.secret_key,
-        "aws_region": s3.region,
-        **extra,
-    }
-
-
-def read_s3_ids(s3: S3Server, bucket: str, stream: str) -> list[int]:
-    fs = s3.filesystem()
-    ids: list[int] = []
-    for key in fs.find(f"{bucket}/lake/{stream}"):
-        assert key.endswith(".parquet"), key
-        ids += pq.read_table(io.BytesIO(fs.cat(key))).column("id").to_pylist()
-    return sorted(ids)
 
 
 def test_writes_partitioned_files_to_s3_and_emits_state(

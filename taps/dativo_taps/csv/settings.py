@@ -59,6 +59,13 @@ FILE_SET_SCHEMA: dict[str, Any] = {
             "description": f"A column for incremental sync, or '{MTIME_KEY}' to read only "
             "files modified since the last run.",
         },
+        "is_sorted": {
+            **_BOOL,
+            "default": False,
+            "description": "The rows (files in path order, then lines) come in replication_key "
+            "order: the bookmark then advances with every STATE during the run, so a killed run "
+            "resumes where it stopped. A row out of order stops the run (exit 4).",
+        },
         "file_extensions": {"type": "array", "items": _STR},
     },
 }
@@ -135,6 +142,7 @@ class FileSet:
     replication_key: str | None = None
     extensions: tuple[str, ...] = DEFAULT_EXTENSIONS
     add_metadata_columns: bool = False
+    is_sorted: bool = False
 
     @property
     def by_mtime(self) -> bool:
@@ -179,6 +187,7 @@ def _file_set(raw: Any, index: int, config: Mapping[str, Any]) -> FileSet:
         replication_key=raw.get("replication_key") or None,
         extensions=extensions,
         add_metadata_columns=bool(config.get("add_metadata_columns", False)),
+        is_sorted=bool(raw.get("is_sorted", False)),
     )
 
 

@@ -7,19 +7,25 @@ Incremental modes (``replication_key`` of the file set):
   written only after all its rows were emitted (the stream is declared unsorted, so
   singer-sdk finalises a partition's bookmark at its end), so no STATE claims unread rows.
 * a column: rows whose value is below the bookmark are skipped (equal ones are re-read:
-  at-least-once); the bookmark is the largest value read, finalised at the end of the run.
+  at-least-once). By default the rows are taken as unsorted, and singer-sdk keeps the largest
+  value read as a progress marker, promoted to the bookmark only at the end of the run: a STATE
+  during the run cannot claim a value, since a row still unread may hold a smaller one. With
+  ``is_sorted`` the user promises the order (files by path, rows as they stand), so the bookmark
+  is the value of the last row emitted and every STATE during the run carries it (singer-sdk's
+  sorted mode); a resumed run re-reads from that value. A row out of order stops the run
+  before it is emitted (an earlier STATE may then have claimed too much: the error says so).
 """
 
 from __future__ import annotations
 
 import datetime
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from dativo_protocol.errors import ConfigError
 from dativo_taps.csv.files import SourceFile, list_files, open_text
 from dativo_taps.csv.infer import ColumnPlan, plan_columns
-from dativo_taps.csv.reader import iter_records, sample_rows
+from dativo_taps.csv.reader import CSVFileError, iter_records, sample_rows
 from dativo_taps.csv.settings import FILE_KEY, LINENO_KEY, MTIME_KEY, FileSet
 from dativo_taps.kit.fastpath import FastPathStream
 
@@ -45,6 +51,7 @@ class CSVStream(FastPathStream):
         self.plan: ColumnPlan = self._plan(self.files, tap.config)
         super().__init__(tap, schema=self._build_schema(), name=file_set.entity)
         self.primary_keys = list(file_set.keys)
+        self._last_sorted_value: Any = None  # with is_sorted: the key of the last row read
         if file_set.replication_key:
             self.replication_key = file_set.replication_key
 
@@ -96,6 +103,11 @@ class CSVStream(FastPathStream):
 
     # ------------------------------------------------------------------ partitions and state
     @property
+    def is_sorted(self) -> bool:
+        """Rows in replication-key order (declared per file set; a file-mtime key never is)."""
+        return self.file_set.is_sorted and self.replication_key not in (None, MTIME_KEY)
+
+    @property
     def partitions(self) -> list[dict[str, Any]] | None:
         if self.file_set.by_mtime and self.replication_key == MTIME_KEY:
             return [{FILE_KEY: f.path} for f in self.files]
@@ -144,6 +156,8 @@ class CSVStream(FastPathStream):
                     lineno_key=LINENO_KEY if self.file_set.metadata_columns else None,
                     known_columns=known,
                 )
+                if self.is_sorted and key is not None:
+                    records = self._in_order(records, key, file.path)
                 if start is None or key is None:
                     yield from records
                 else:
@@ -151,3 +165,22 @@ class CSVStream(FastPathStream):
                         value = record.get(key)
                         if value is None or value >= start:
                             yield record
+
+    def _in_order(
+        self, records: Iterator[dict[str, Any]], key: str, path: str
+    ) -> Iterator[dict[str, Any]]:
+        """``records``, stopping (before the offending row) at one that breaks the order."""
+        last = self._last_sorted_value
+        for number, record in enumerate(records, 1):
+            value = record.get(key)
+            if value is not None:
+                if last is not None and value < last:
+                    raise CSVFileError(
+                        f"{path} row {number}: '{key}' is lower than in an earlier row, but "
+                        "is_sorted is set",
+                        stream=self.name,
+                        hint="remove is_sorted, or sort the files; a STATE of this run may have "
+                        "claimed a value past this row: re-run it without state",
+                    )
+                last = self._last_sorted_value = value
+            yield record

@@ -33,6 +33,7 @@ def run(tap_cls: type[DativoTap], argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     redactor = redactor_from_argv(args, tap_cls._env_var_prefix, tap_cls.config_jsonschema)
     install_stderr_redaction(redactor)
+    tap_cls = tap_cls.with_redactor(redactor)  # run-time secrets join the same redactor
     command = tap_cls.cli  # singer-sdk configures its logging here
     redact_log_handlers(redactor)
     logger = logging.getLogger(tap_cls.name)

@@ -12,9 +12,10 @@ redaction of every secret and one-line errors with the documented exit codes.
 
 from __future__ import annotations
 
+import functools
 import sys
 from types import FrameType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import click
 from singer_sdk import Stream, Tap
@@ -23,6 +24,7 @@ from singer_sdk.helpers.capabilities import PluginCapabilities, TapCapabilities
 
 from dativo_protocol import codec
 from dativo_protocol.errors import ConfigError, DativoError, ExitCode
+from dativo_protocol.redact import Redactor
 from dativo_taps.kit.spec import connection_status, spec_message
 from dativo_taps.kit.writer import OrjsonWriter, serialize
 
@@ -44,6 +46,27 @@ class DativoTap(Tap):
         PluginCapabilities.STREAM_MAPS,
         PluginCapabilities.FLATTENING,
     ]
+
+    #: the process's redactor, on the class :meth:`with_redactor` made (``kit.cli.run`` does)
+    bound_redactor: ClassVar[Redactor | None] = None
+
+    @classmethod
+    def with_redactor(cls, redactor: Redactor) -> type[Self]:
+        """A subclass of this tap whose instances add secrets learnt at run time (an OAuth
+        access token, say) to ``redactor``: the one the process's stderr and log handlers use."""
+        attrs = {
+            "bound_redactor": redactor,
+            "__module__": cls.__module__,
+            "__qualname__": cls.__qualname__,
+            "__doc__": cls.__doc__,
+        }
+        return type(cls.__name__, (cls,), attrs)
+
+    @functools.cached_property
+    def redactor(self) -> Redactor:
+        """Where secrets learnt at run time go: the process's redactor when run through
+        ``kit.cli.run``, else (a tap used from Python) one of this instance's own."""
+        return self.bound_redactor if self.bound_redactor is not None else Redactor()
 
     # ------------------------------------------------------------------ lifecycle additions
     @classmethod

@@ -36,7 +36,7 @@ class TapREST(DativoTap):
 
     @functools.cached_property
     def api_authenticator(self) -> APIAuthenticatorBase:
-        return authenticator(self.config.get("auth"))
+        return authenticator(self.config.get("auth"), self.redactor)
 
     def _known_schema(self, name: str) -> dict[str, Any] | None:
         catalog = self.input_catalog

@@ -26,10 +26,9 @@ ADMIN_FLAGS = ("--recover-state", "--expire-snapshots")
 
 
 def _sink(settings: IcebergSettings, redactor: Redactor) -> Sink:
-    from dativo_targets.iceberg.catalog import open_catalog
     from dativo_targets.iceberg.sink import IcebergSink
 
-    return IcebergSink(settings, open_catalog(settings))
+    return IcebergSink(settings)  # opens the catalog in the background while parsing starts
 
 
 APP = TargetApp(
@@ -82,7 +81,12 @@ def run_admin(
             for expired in admin.expire_all(settings):
                 stdout.write(
                     codec.dumps_line(
-                        {"table": expired.table, "expired": expired.expired, "kept": expired.kept}
+                        {
+                            "table": expired.table,
+                            "expired": expired.expired,
+                            "kept": expired.kept,
+                            "files_deleted": expired.files_deleted,
+                        }
                     )
                 )
         return int(ExitCode.OK)

@@ -1,24 +1,37 @@
-"""The Iceberg sink of the target kit: one table per stream, one snapshot per table per checkpoint."""
+"""The Iceberg sink of the target kit: one table per stream, one snapshot per table per checkpoint.
+
+Everything that touches the catalog runs on one background thread, in submission order:
+opening the catalog (importing PyIceberg and SQLAlchemy takes ~0.5 s), loading or creating
+each stream's table, writing Parquet data files of append-only streams while the loop parses
+on, and the checkpoint commits. The loop's thread only buffers Arrow batches and hands work
+over, so start-up and commits overlap with parsing (the kit's ``PipelinedSink``). The first
+background failure is raised on the loop's thread at its next call into the sink (or by the
+commit it belongs to), and every later background job is skipped.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
+import signal
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from dativo_protocol.errors import ConfigError, DativoError, DestinationError
 
 from . import checkpoint
 from .files import FileChanges, commit_files, current_files, write_data_files
-from .layout import SortField, apply_layout, parse_partition, parse_sort
+from .layout import SortField, parse_sort
 from .maintenance import expire_quietly
 from .merge import dedupe_last, merge_changes
-from .schema import conform, evolve, table_arrow_schema
+from .schema import conform, evolve
 from .settings import IcebergSettings, LoadMethod
+from .tables import COMMIT_ATTEMPTS, check_layout, load_or_create
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -27,85 +40,141 @@ if TYPE_CHECKING:
     from pyiceberg.table import Table
 
     from dativo_targets.kit.sink import StreamSchema
-    from dativo_targets.kit.worker import Worker
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
-#: attempts of a whole checkpoint commit on one table when PyIceberg's own retries give up
-COMMIT_ATTEMPTS = 5
 #: append-only streams write this much Arrow data as Parquet in the background, while the kit
 #: parses the next input, instead of all at commit time
 PREWRITE_BYTES = 16 * 1024 * 1024
+#: TEST ONLY: ``<checkpoint>:<tables>`` makes the process SIGKILL itself in checkpoint
+#: ``<checkpoint>`` of the run after committing ``<tables>`` of its tables (0: before the
+#: first), so tests can kill a real process inside a pipelined or multi-table commit
+TEST_KILL_ENV = "DATIVO_ICEBERG_TEST_KILL"
+
+
+@dataclass(slots=True)
+class _Written:
+    files: list[DataFile]
+    rows: int
 
 
 @dataclass(slots=True)
 class _Stream:
     stream: str
     name: str
-    table: Table
     keys: tuple[str, ...]
     load_method: LoadMethod
     sort: list[SortField]
+    # --- the loop's thread: what the next checkpoint holds
     pending: list[pa.RecordBatch] = field(default_factory=list)
     pending_bytes: int = 0
-    #: data files already written in the background for this checkpoint (append-only)
-    prewritten: list[DataFile] = field(default_factory=list)
-    prewritten_rows: int = 0
+    #: data files being written in the background for the next checkpoint (append-only)
+    prewrites: list[Future[_Written]] = field(default_factory=list)
     #: index into ``pending`` of the last ACTIVATE_VERSION: the next commit keeps only rows
     #: written since the previous one (overwrite load method: 0 at the run start)
     activated_at: int | None = None
+    #: background writes of rows that came before that ACTIVATE_VERSION
+    prewrites_before: list[Future[_Written]] = field(default_factory=list)
+    #: a second ACTIVATE_VERSION superseded this run's earlier version files
+    reset_version: bool = False
+    # --- the background thread
+    table: Table | None = None
     #: data files this run committed since the stream's last replacement (kept by the next one)
     version_files: set[str] = field(default_factory=set)
     commits: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
+class _Taken:
+    """One stream's share of a checkpoint, taken from the loop's thread by ``begin_commit``."""
+
+    stream: _Stream
+    pending: list[pa.RecordBatch]
+    prewrites: list[Future[_Written]]
+    prewrites_before: list[Future[_Written]]
+    activated_at: int | None
+    reset_version: bool
+
+
+@dataclass(slots=True)
 class _Prepared:
     before: pa.Table  # rows written before the activation: the version that becomes current
     after: pa.Table  # rows written after it (all rows when there is no activation)
     replace: bool
+    reset_version: bool = False
+    written_before: list[DataFile] = field(default_factory=list)  # background-written files
+    written_after: list[DataFile] = field(default_factory=list)
+    written_rows: int = 0
+
+    @property
+    def written(self) -> list[DataFile]:
+        return self.written_before + self.written_after
 
 
 class IcebergSink:
-    """Implements the kit's ``Sink`` protocol on a PyIceberg catalog."""
+    """Implements the kit's ``PipelinedSink`` protocol on a PyIceberg catalog.
+
+    ``catalog``: an open catalog, or None to open the one ``settings`` describe in the
+    background (the console script does that, so start-up overlaps with parsing).
+    """
+
+    #: checkpoints handed over but not yet committed (the background thread commits them in
+    #: order): the catalog start-up and a slow commit are absorbed over a few checkpoints
+    #: instead of stalling the loop; the memory bound is this many checkpoints of Arrow data
+    max_commits_in_flight = 3
 
     def __init__(
-        self, settings: IcebergSettings, catalog: Catalog, run_id: str | None = None
+        self,
+        settings: IcebergSettings,
+        catalog: Catalog | None = None,
+        run_id: str | None = None,
     ) -> None:
         self.settings = settings
-        self.catalog = catalog
         self.run_id = run_id or uuid.uuid4().hex
         self.checkpoints = 0
         self._streams: dict[str, _Stream] = {}
         self._committed_state: Mapping[str, Any] | None = None
-        self._worker: Worker | None = None
+        self._failed: BaseException | None = None
+        self._stopping = False
+        self._kill_at = _test_kill(os.environ.get(TEST_KILL_ENV))
+        self._bg = ThreadPoolExecutor(1, thread_name_prefix="iceberg")
+        if catalog is None:
+            from .catalog import open_catalog
+
+            self._catalog = self._submit(lambda: open_catalog(settings))
+        else:
+            self._catalog = Future()
+            self._catalog.set_result(catalog)
 
     # ------------------------------------------------------------------ Sink protocol
     def open_stream(self, stream: str, schema: StreamSchema) -> None:
+        self._check()
         keys = tuple(schema.key_properties or ())
         method = self.settings.load_method_for(stream)
         if method == "upsert" and not keys:
             raise ConfigError(
                 "load_method 'upsert' needs key_properties in the stream's SCHEMA", stream=stream
             )
+        check_layout(self.settings, stream, schema.arrow)
         known = self._streams.get(stream)
-        if known is not None:
-            self._drain()  # background writes finish on the schema they started with
-            evolve(known.table, schema.arrow, keys, stream)
+        if known is not None:  # after the writes queued so far, on the schema they started with
+            self._submit(lambda: self._evolve(known, schema.arrow, keys)).result()
             known.keys = keys
             return
-        table = self._load_or_create(stream, schema.arrow, keys)
-        self._streams[stream] = _Stream(
+        s = _Stream(
             stream=stream,
             name=self.settings.table_name(stream),
-            table=table,
             keys=keys,
             load_method=method,
             sort=parse_sort(self.settings.sort_for(stream), stream),
             activated_at=0 if method == "overwrite" else None,
         )
+        self._streams[stream] = s
+        self._submit(lambda: self._load(s, schema.arrow, keys))
 
     def write(self, stream: str, batch: pa.RecordBatch) -> None:
+        self._check()
         s = self._stream(stream)
         s.pending.append(batch)
         s.pending_bytes += batch.nbytes
@@ -114,166 +183,158 @@ class IcebergSink:
             and s.load_method == "append-only"
             and s.activated_at is None
         ):
-            self._prewrite(s)
+            batches, s.pending, s.pending_bytes = s.pending, [], 0
+            s.prewrites.append(self._submit(lambda: self._prewrite(s, batches)))
 
     def activate_version(self, stream: str, version: int) -> None:
         # the table's rows become those written since the previous activation (or the run start)
         s = self._stream(stream)
         if s.activated_at is not None:  # a second activation before the commit supersedes rows
             del s.pending[: s.activated_at]
-            s.version_files.clear()
+            dropped, s.prewrites_before = s.prewrites_before, []
+            self._submit(lambda: self._delete(s, dropped))
+            s.reset_version = True
+        s.prewrites_before.extend(s.prewrites)
+        s.prewrites = []
         s.activated_at = len(s.pending)
 
+    def begin_commit(self, state: Mapping[str, Any] | None) -> Callable[[], None]:
+        """Take the checkpoint and commit it in the background; the result waits for it."""
+        self._check()
+        taken = []
+        for s in sorted(self._streams.values(), key=lambda s: s.name):
+            if s.pending or s.prewrites or s.prewrites_before or s.activated_at is not None:
+                taken.append(
+                    _Taken(
+                        s, s.pending, s.prewrites, s.prewrites_before, s.activated_at,
+                        s.reset_version,
+                    )
+                )  # fmt: skip
+                s.pending, s.pending_bytes, s.prewrites, s.prewrites_before = [], 0, [], []
+                s.activated_at, s.reset_version = None, False
+        if not taken:
+            return _nothing
+        done = self._submit(lambda: self._commit_checkpoint(taken, state))
+        return lambda: done.result()
+
     def commit(self, state: Mapping[str, Any] | None) -> None:
-        self._drain()
-        touched = sorted(
-            (
-                s
-                for s in self._streams.values()
-                if s.pending or s.prewritten or s.activated_at is not None
-            ),
-            key=lambda s: s.name,
-        )
-        if not touched:
-            return
-        # shape every batch first: bad data fails the checkpoint before any table commits
-        prepared = [(stream, self._prepare(stream)) for stream in touched]
-        self.checkpoints += 1
-        props = checkpoint.summary_properties(
-            state_id=self.settings.state_id,
-            run_id=self.run_id,
-            checkpoint=self.checkpoints,
-            tables=[s.name for s in touched],
-            state=state,
-            previous_state=self._committed_state,
-        )
-        for stream, data in prepared:  # a fixed order: see checkpoint.py for the recovery rule
-            self._commit_stream(stream, data, props)
+        self.begin_commit(state)()
+
+    def abort(self) -> None:
+        """Skip queued work, wait for the running job, remove files no commit references."""
+        self._stopping = True
+        self._bg.shutdown(wait=True)
+        for s in self._streams.values():
+            for future in s.prewrites + s.prewrites_before:
+                if future.done() and future.exception() is None:
+                    _delete_quietly(s.table, future.result().files)
+            s.prewrites, s.prewrites_before, s.pending = [], [], []
+
+    def close(self) -> None:
+        self._bg.shutdown(wait=True)
+        self._streams.clear()
+
+    # ------------------------------------------------------------------ background thread
+    def _submit(self, job: Callable[[], T]) -> Future[T]:
+        def run() -> T:
+            if self._failed is not None:
+                raise self._failed
+            if self._stopping:
+                raise DestinationError("the target is stopping")
+            try:
+                return job()
+            except BaseException as exc:
+                self._failed = exc
+                raise
+
+        return self._bg.submit(run)
+
+    def _check(self) -> None:
+        """Raise the first background failure on the loop's thread."""
+        if self._failed is not None:
+            raise self._failed
+
+    def _drain(self) -> None:
+        """Wait for every job submitted so far."""
+        self._submit(lambda: None).result()
+
+    def _load(self, s: _Stream, arrow_schema: pa.Schema, keys: tuple[str, ...]) -> None:
+        from .recovery import undo_incomplete
+
+        catalog, settings = self._catalog.result(), self.settings
+        table = load_or_create(catalog, settings, s.stream, arrow_schema, keys)
+        s.table = undo_incomplete(catalog, settings.namespace, settings.state_id, table)
+
+    def _evolve(self, s: _Stream, arrow_schema: pa.Schema, keys: tuple[str, ...]) -> None:
+        s.table = evolve(_table(s), arrow_schema, keys, s.stream)
+
+    def _prewrite(self, s: _Stream, batches: list[pa.RecordBatch]) -> _Written:
+        import pyarrow as pa
+
+        table = _table(s)
+        target = table.schema().as_arrow()
+        parts = [conform(pa.Table.from_batches([b]), target, s.keys, s.stream) for b in batches]
+        data = _shape(s, parts, target)
+        return _Written(write_data_files(table, data), data.num_rows)
+
+    def _delete(self, s: _Stream, futures: list[Future[_Written]]) -> None:
+        for future in futures:
+            _delete_quietly(s.table, future.result().files)
+
+    def _commit_checkpoint(self, taken: list[_Taken], state: Mapping[str, Any] | None) -> None:
+        prepared: list[tuple[_Stream, _Prepared]] = []
+        committed = 0
+        try:
+            # shape every batch first: bad data fails the checkpoint before any table commits
+            for item in taken:
+                prepared.append((item.stream, self._prepare(item)))
+            self.checkpoints += 1
+            props = checkpoint.summary_properties(
+                state_id=self.settings.state_id,
+                run_id=self.run_id,
+                checkpoint=self.checkpoints,
+                tables=[item.stream.name for item in taken],
+                state=state,
+                previous_state=self._committed_state,
+            )
+            for stream, data in prepared:  # a fixed order: see checkpoint.py for recovery
+                if self._kill_at == (self.checkpoints, committed):
+                    os.kill(os.getpid(), signal.SIGKILL)
+                self._commit_stream(stream, data, props)
+                committed += 1
+        except BaseException:
+            for item in taken[committed:]:  # files of tables this checkpoint did not reach
+                for future in item.prewrites + item.prewrites_before:
+                    if future.exception() is None:
+                        _delete_quietly(item.stream.table, future.result().files)
+            raise
         if state is not None:
             self._committed_state = state
 
-    def abort(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()  # finishes queued writes, drops their errors
-            self._worker = None
-        for stream in self._streams.values():
-            _delete_quietly(stream.table, stream.prewritten)
-            stream.prewritten.clear()
-            stream.pending.clear()
-
-    def close(self) -> None:
-        if self._worker is not None:
-            self._worker.stop()
-            self._worker = None
-        self._streams.clear()
-
-    # ------------------------------------------------------------------ background writes
-    def _prewrite(self, s: _Stream) -> None:
-        import pyarrow as pa
-
-        batches, table = s.pending, s.table
-        s.pending, s.pending_bytes = [], 0
-
-        def job() -> None:
-            target = table.schema().as_arrow()
-            parts = [conform(pa.Table.from_batches([b]), target, s.keys, s.stream) for b in batches]
-            data = self._shape(s, parts, target)
-            s.prewritten.extend(write_data_files(table, data))
-            s.prewritten_rows += data.num_rows
-
-        if self._worker is None:
-            from dativo_targets.kit.worker import Worker
-
-            self._worker = Worker("iceberg-writer", max_pending=2)
-        self._worker.submit(job)
-
-    def _drain(self) -> None:
-        if self._worker is not None:
-            self._worker.drain()
-
-    # ------------------------------------------------------------------ internals
-    def _stream(self, stream: str) -> _Stream:
-        try:
-            return self._streams[stream]
-        except KeyError:
-            raise DestinationError("write before open_stream", stream=stream) from None
-
-    def _load_or_create(self, stream: str, arrow_schema: pa.Schema, keys: tuple[str, ...]) -> Table:
-        from pyiceberg.exceptions import (
-            CommitFailedException,
-            NoSuchTableError,
-            TableAlreadyExistsError,
-        )
-
-        identifier = (self.settings.namespace, self.settings.table_name(stream))
-        try:
-            table = self.catalog.load_table(identifier)
-        except NoSuchTableError:
-            try:
-                return self._create(stream, identifier, arrow_schema, keys)
-            except (TableAlreadyExistsError, CommitFailedException):
-                table = self.catalog.load_table(identifier)  # another writer created it first
-        for attempt in range(1, COMMIT_ATTEMPTS + 1):
-            try:
-                return evolve(table, arrow_schema, keys, stream)
-            except CommitFailedException:  # another writer evolved it at the same moment
-                if attempt == COMMIT_ATTEMPTS:
-                    raise DestinationError(
-                        "schema update kept conflicting with concurrent writers", stream=stream
-                    ) from None
-                table = table.refresh()
-        raise AssertionError("unreachable")  # pragma: no cover
-
-    def _create(
-        self,
-        stream: str,
-        identifier: tuple[str, str],
-        arrow_schema: pa.Schema,
-        keys: tuple[str, ...],
-    ) -> Table:
-        schema = table_arrow_schema(arrow_schema, keys, stream)
-        partition = parse_partition(self.settings.partition_for(stream), stream)
-        sort = parse_sort(self.settings.sort_for(stream), stream)
-        txn = self.catalog.create_table_transaction(
-            identifier, schema=schema, properties=self.settings.properties_for(stream)
-        )
-        if keys:
-            with txn.update_schema() as update:
-                update.set_identifier_fields(*keys)
-        apply_layout(txn, partition, sort, stream)
-        txn.commit_transaction()
-        log.info("created Iceberg table %s", ".".join(identifier))
-        return self.catalog.load_table(identifier)  # the transaction's table is a staged one
-
-    def _prepare(self, stream: _Stream) -> _Prepared:
+    def _prepare(self, item: _Taken) -> _Prepared:
         """Pending batches in the table's exact Arrow schema, split at the activation point."""
         import pyarrow as pa
 
-        target = stream.table.schema().as_arrow()
+        stream = item.stream
+        target = _table(stream).schema().as_arrow()
+        before = [f.result() for f in item.prewrites_before]
+        after = [f.result() for f in item.prewrites]
         parts = [
             conform(pa.Table.from_batches([b]), target, stream.keys, stream.stream)
-            for b in stream.pending
+            for b in item.pending
         ]
-        cut = stream.activated_at
+        cut = item.activated_at
         if stream.load_method == "upsert" or cut is None:
             cut = 0  # upsert merges all rows of the checkpoint (see docs: ACTIVATE_VERSION)
         return _Prepared(
-            self._shape(stream, parts[:cut], target),
-            self._shape(stream, parts[cut:], target),
-            replace=stream.activated_at is not None,
+            _shape(stream, parts[:cut], target),
+            _shape(stream, parts[cut:], target),
+            replace=item.activated_at is not None,
+            reset_version=item.reset_version,
+            written_before=[f for w in before for f in w.files],
+            written_after=[f for w in after for f in w.files],
+            written_rows=sum(w.rows for w in before + after),
         )
-
-    @staticmethod
-    def _shape(stream: _Stream, parts: list[pa.Table], target: pa.Schema) -> pa.Table:
-        import pyarrow as pa
-
-        data = pa.concat_tables(parts) if parts else target.empty_table()
-        if stream.load_method == "upsert" and stream.keys:
-            data = dedupe_last(data, stream.keys)
-        if stream.sort and data.num_rows:
-            order = [(f.column, "descending" if f.descending else "ascending") for f in stream.sort]
-            data = data.sort_by(order)
-        return data
 
     def _commit_stream(self, stream: _Stream, data: _Prepared, props: Mapping[str, str]) -> None:
         from pyiceberg.exceptions import CommitFailedException, ValidationException
@@ -281,9 +342,12 @@ class IcebergSink:
         from .txn import MemoTransaction
 
         started = time.perf_counter()
-        rows = data.before.num_rows + data.after.num_rows + stream.prewritten_rows
+        rows = data.before.num_rows + data.after.num_rows + data.written_rows
+        if data.reset_version:
+            stream.version_files.clear()
+        base = _table(stream)
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
-            table = stream.table.refresh() if attempt > 1 else stream.table
+            table = base.refresh() if attempt > 1 else base
             txn = MemoTransaction(table)
             changes = FileChanges()
             try:
@@ -292,9 +356,9 @@ class IcebergSink:
                 stream.table = txn.commit_transaction()
                 break
             except (CommitFailedException, ValidationException) as exc:
-                _delete_quietly(table, _written_now(stream, changes))
+                _delete_quietly(table, _written_now(data, changes))
                 if attempt == COMMIT_ATTEMPTS:
-                    _delete_quietly(table, stream.prewritten)
+                    _delete_quietly(table, data.written)
                     raise DestinationError(
                         f"commit to table {stream.name} kept conflicting with concurrent writers "
                         f"({attempt} attempts): {type(exc).__name__}",
@@ -315,13 +379,8 @@ class IcebergSink:
                 ) from None
         if data.replace:
             stream.version_files = set(changes.new_version_files)
-            stream.activated_at = None
         else:
             stream.version_files.update(changes.new_version_files)
-        stream.pending.clear()
-        stream.pending_bytes = 0
-        stream.prewritten = []
-        stream.prewritten_rows = 0
         stream.commits += 1
         log.info(
             "committed %d rows to %s in %.0f ms (%d files added, %d removed, %d rows rewritten, "
@@ -332,22 +391,22 @@ class IcebergSink:
             len(changes.added),
             len(changes.removed),
             changes.rows_rewritten,
-            _metadata_size(stream.table),
+            _metadata_size(_table(stream)),
         )
         every = self.settings.expire_snapshots_every
         if every and stream.commits % every == 0:
-            expire_quietly(stream.table, self.settings.snapshot_keep_last)
+            expire_quietly(_table(stream), self.settings.snapshot_keep_last)
 
     def _changes(self, stream: _Stream, table: Table, data: _Prepared) -> FileChanges:
         if stream.load_method == "upsert":
             changes = merge_changes(table, data.after, stream.keys)
             changes.new_version_files = [f.file_path for f in changes.added]
         else:
-            kept = write_data_files(table, data.before)
-            new = stream.prewritten + write_data_files(table, data.after)
+            kept = data.written_before + write_data_files(table, data.before)
+            new = data.written_after + write_data_files(table, data.after)
             changes = FileChanges(
                 added=kept + new,
-                rows_added=data.before.num_rows + data.after.num_rows + stream.prewritten_rows,
+                rows_added=data.before.num_rows + data.after.num_rows + data.written_rows,
             )
             changes.new_version_files = [f.file_path for f in new]
         if data.replace:
@@ -359,15 +418,53 @@ class IcebergSink:
             )
         return changes
 
+    # ------------------------------------------------------------------ internals
+    def _stream(self, stream: str) -> _Stream:
+        try:
+            return self._streams[stream]
+        except KeyError:
+            raise DestinationError("write before open_stream", stream=stream) from None
 
-def _written_now(stream: _Stream, changes: FileChanges) -> list[DataFile]:
+
+def _nothing() -> None:
+    return None
+
+
+def _test_kill(value: str | None) -> tuple[int, int] | None:
+    if not value:
+        return None
+    checkpoint_number, _, tables = value.partition(":")
+    return int(checkpoint_number), int(tables or 0)
+
+
+def _table(s: _Stream) -> Table:
+    if s.table is None:  # pragma: no cover - jobs run after the stream's load job succeeded
+        raise DestinationError("table not loaded", stream=s.stream)
+    return s.table
+
+
+def _shape(stream: _Stream, parts: list[pa.Table], target: pa.Schema) -> pa.Table:
+    import pyarrow as pa
+
+    data = pa.concat_tables(parts) if parts else target.empty_table()
+    if stream.load_method == "upsert" and stream.keys:
+        data = dedupe_last(data, stream.keys)
+    if stream.sort and data.num_rows:
+        order = [(f.column, "descending" if f.descending else "ascending") for f in stream.sort]
+        data = data.sort_by(order)
+    return data
+
+
+def _written_now(data: _Prepared, changes: FileChanges) -> list[DataFile]:
     """Files of a failed attempt that the next attempt will not reuse (not the prewritten ones)."""
-    keep = {f.file_path for f in stream.prewritten}
+    keep = {f.file_path for f in data.written}
     return [f for f in changes.added if f.file_path not in keep]
 
 
-def _delete_quietly(table: Table, files: list[DataFile]) -> None:
+def _delete_quietly(table: Table | None, files: list[DataFile]) -> None:
     """Remove data files written for a commit that did not land (they are referenced by nothing)."""
+    if table is None:
+        return
     for data_file in files:
         with contextlib.suppress(Exception):  # best effort: an orphan file is harmless
             table.io.delete(data_file.file_path)

@@ -26,7 +26,7 @@ from dativo_protocol.singer import (
 )
 from dativo_targets.kit import batchfiles, scan
 from dativo_targets.kit.checkpoint import Checkpointer
-from dativo_targets.kit.chunks import coalesced_chunks
+from dativo_targets.kit.chunks import Block, BlockReader
 from dativo_targets.kit.deadletter import DeadLetter
 from dativo_targets.kit.decode import fast_records, rows_to_batch
 from dativo_targets.kit.metrics import Metrics
@@ -50,6 +50,8 @@ class RunStats:
     states_emitted: int = 0
     dead_letters: int = 0
     seconds: float = 0.0
+    #: input buffers allocated because a view of the previous one was still held (0 = reused)
+    fresh_buffers: int = 0
 
     @property
     def total_records(self) -> int:
@@ -83,45 +85,68 @@ class _Loop:
 
     # ------------------------------------------------------------------ input
     def run(self, stream: BinaryIO) -> None:
-        for chunk in coalesced_chunks(
+        reader = BlockReader(
             stream,
             chunk_bytes=self.settings.read_chunk_bytes,
             max_line_bytes=self.settings.max_line_bytes,
-        ):
-            self.ckpt.consumed(len(chunk.data))
-            if self._whole_chunk(chunk):
-                self.ckpt.maybe_commit()
-            else:
-                for seg in scan.split(
-                    chunk.data, chunk.first_line, chunk.line_count, self._run_lines()
-                ):
+        )
+        try:
+            for block in reader:
+                self._block(block)
+                self.stats.lines = block.last_line
+        finally:
+            self.stats.fresh_buffers = reader.fresh_buffers
+        self.ckpt.commit()
+
+    def _block(self, block: Block) -> None:
+        """One block of input, in *pieces* that end where a commit may fall (the whole block
+        when it fits in the next commit). Nothing made here may keep a view of ``block.buf``
+        (the reader reuses it), so views live only in this call."""
+        self.ckpt.consumed(block.size)
+        buf, size, view = block.buf, block.size, block.view()
+        pos, line, left = 0, block.first_line, block.line_count
+        while left:
+            end, n = self._piece_end(buf, pos, size, left)
+            piece = scan.Segment(True, line, view[pos:end], n, buf, pos)
+            if not self._whole_piece(piece):
+                for seg in scan.split(buf, end, line, n, self._run_lines(), start=pos):
                     if seg.records:
                         self._records(seg)
                     else:
                         self._lines(seg, control=True)
                     self.ckpt.maybe_commit()
-            self.stats.lines = chunk.last_line
-        self.ckpt.commit()
+            self.ckpt.maybe_commit()
+            pos, line, left = end, line + n, left - n
 
     def _run_lines(self) -> int:
         """How long a record run may grow before a STATE line ends it: about half the rows
         the next commit waits for, so commits follow ``flush_max_rows``."""
         return max(1, (self.settings.flush_max_rows - self.ckpt.rows) // 2)
 
-    def _whole_chunk(self, chunk: Any) -> bool:
-        """The common case first: a chunk of only RECORD and STATE lines of one known stream,
+    def _piece_end(self, buf: scan.Data, pos: int, size: int, left: int) -> tuple[int, int]:
+        """Where the piece of ``buf[pos:size]`` (``left`` lines) starting at ``pos`` ends, and
+        its line count: at the end, if the next commit can take every line; else after the
+        first STATE line past about :meth:`_run_lines` lines, found from a byte estimate
+        (no scan of the whole block, no count beyond the piece)."""
+        room = self.settings.flush_max_rows - self.ckpt.rows
+        if left <= room:
+            return size, left
+        guess = pos + (size - pos) * self._run_lines() // left
+        at = scan.next_state_line(buf, guess, size, start=pos)
+        end = buf.find(b"\n", at, size) + 1 if at >= 0 else 0
+        if end <= 0 or end >= size:
+            return size, left
+        return end, buf.count(b"\n", pos, end)
+
+    def _whole_piece(self, piece: scan.Segment) -> bool:
+        """The common case first: a piece of only RECORD and STATE lines of one known stream,
         parsed at once with no scan at all. False (nothing done) when that does not hold:
-        the chunk is then split into runs and control lines."""
-        if (
-            self.settings.validation == "strict"
-            or chunk.line_count > self.settings.flush_max_rows - self.ckpt.rows
-            or scan.starts_with_control(chunk.data)
+        the piece is then split into runs and control lines."""
+        if self.settings.validation == "strict" or scan.starts_with_control(
+            piece.base, piece.start
         ):
             return False
-        seg = scan.Segment(
-            True, chunk.first_line, memoryview(chunk.data), chunk.line_count, chunk.data, 0
-        )
-        return self._fast_run(seg)
+        return self._fast_run(piece)
 
     def _records(self, seg: scan.Segment) -> None:
         """A run of RECORD (and STATE) lines: Arrow parse of the whole run, else grouped by
@@ -147,7 +172,7 @@ class _Loop:
         for batch in run.batches:
             self._write(st, batch)
         if state_at is not None:
-            self._state_at(seg.base, seg.first_line, seg.start, state_at)
+            self._state_at(seg, state_at)
         return True
 
     def _grouped(self, seg: scan.Segment) -> bool:
@@ -175,13 +200,14 @@ class _Loop:
     def _state_line(self, line: bytes, line_no: int) -> None:
         self._message("STATE", parse_line(line, line_no), line_no)
 
-    def _state_at(self, data: bytes, first_line: int, start: int, offset: int) -> None:
-        """The STATE line at ``offset`` of ``data``, in the run that starts at ``start`` on
-        line ``first_line`` (its number is counted only for an error)."""
+    def _state_at(self, seg: scan.Segment, offset: int) -> None:
+        """The STATE line at ``offset`` of ``seg.base`` (its number is counted only for an
+        error)."""
+        data, start = seg.base, seg.start
         try:
-            self._state_line(scan.line_at(data, offset), 0)
+            self._state_line(scan.line_at(data, offset, start + seg.data.nbytes), 0)
         except DativoError as exc:
-            exc.line = first_line + data.count(b"\n", start, offset)
+            exc.line = seg.first_line + data.count(b"\n", start, offset)
             raise
 
     def _write(self, st: StreamState, batch: Any) -> None:
@@ -406,9 +432,12 @@ def run_target(
     try:
         loop.run(input)
     except BaseException:
+        first = ckpt.settle()  # a commit still in flight failed first: that is the error
         sink.abort()
         if dead_letter is not None:
             dead_letter.abort()
+        if first is not None:
+            raise first from None
         raise
     finally:
         sink.close()

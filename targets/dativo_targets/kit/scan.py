@@ -15,12 +15,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-#: the type values of the rare messages, and the line starts they must follow
-_CONTROL_TYPES = (b'"SCHEMA"', b'"ACTIVATE_VERSION"', b'"BATCH"')
-_STATE_TYPES = (b'"STATE"',)
+#: a control line (or, with ``_EVENTS``, also a STATE line) where it starts a line
+_CONTROLS = re.compile(rb'\{"type": ?"(SCHEMA|ACTIVATE_VERSION|BATCH)"')
+_EVENTS = re.compile(rb'\{"type": ?"(SCHEMA|ACTIVATE_VERSION|BATCH|STATE)"')
 _HEADS = (b'{"type":', b'{"type": ')
 _RECORD_PREFIX = re.compile(rb'\{"type": ?"RECORD", ?"stream": ?"([^"\\]*)"')
 _STATE_PREFIX = re.compile(rb'\{"type": ?"STATE"')
+_STATE_LINE = re.compile(rb'\n\{"type": ?"STATE"')
+
+Data = bytes | bytearray
 
 
 @dataclass(slots=True)
@@ -31,30 +34,42 @@ class Segment:
     first_line: int
     data: memoryview
     line_count: int
-    base: bytes = b""  # the chunk ``data`` is a view of
+    base: Data = b""  # the block ``data`` is a view of
     start: int = 0  # offset of ``data`` in ``base``
 
 
 def split(
-    data: bytes, first_line: int, line_count: int, max_run_lines: int = 1 << 62
+    data: Data,
+    size: int,
+    first_line: int,
+    line_count: int,
+    max_run_lines: int = 1 << 62,
+    *,
+    start: int = 0,
 ) -> Iterator[Segment]:
-    """Segments of a newline-aligned chunk of ``line_count`` lines, in order. A record run
-    ends after the first STATE line that makes it at least ``max_run_lines`` long (so commits
-    follow the flush settings), and before every control line."""
-    view = memoryview(data)
-    events = [(start, False) for start in _line_starts(data, _CONTROL_TYPES)]
-    if max_run_lines < line_count:
-        events += [(start, True) for start in state_lines(data)]
-        events.sort()
+    """Segments of the newline-aligned lines ``data[start:size]`` (``line_count`` of them),
+    in order.
+    A record run ends after the first STATE line that makes it at least ``max_run_lines`` long
+    (so commits follow the flush settings), and before every control line.
+
+    One regex pass finds the control (and, only when a run may need to end early, STATE) lines;
+    lines are counted only between the places found."""
+    view = memoryview(data)[:size]
+    pattern = _EVENTS if max_run_lines < line_count else _CONTROLS
+    events = [
+        (at, m.group(1) == b"STATE")
+        for m in pattern.finditer(data, start, size)
+        if (at := m.start()) == start or data[at - 1] == 10
+    ]
     if not events:
-        yield Segment(True, first_line, view, line_count, data, 0)
+        yield Segment(True, first_line, view[start:], line_count, data, start)
         return
-    pos = 0  # start of the current run
+    pos = start  # start of the current run
     line = first_line
     counted, n = 0, 0  # lines of the run up to offset ``counted``
-    for start, is_state in events:
-        end = data.find(b"\n", start)
-        end = len(data) if end < 0 else end + 1
+    for at, is_state in events:
+        end = data.find(b"\n", at, size)
+        end = size if end < 0 else end + 1
         if is_state:
             n += data.count(b"\n", counted, end)
             counted = end
@@ -64,49 +79,28 @@ def split(
                 pos = counted = end
                 n = 0
             continue
-        if start > pos:
-            n += data.count(b"\n", counted, start)
-            yield Segment(True, line, view[pos:start], n, data, pos)
+        if at > pos:
+            n += data.count(b"\n", counted, at)
+            yield Segment(True, line, view[pos:at], n, data, pos)
             line += n
-        yield Segment(False, line, view[start:end], 1, data, start)
+        yield Segment(False, line, view[at:end], 1, data, at)
         line += 1
         pos = counted = end
         n = 0
-    if pos < len(data):
+    if pos < size:
         yield Segment(True, line, view[pos:], first_line + line_count - line, data, pos)
 
 
 def first_stream(data: memoryview) -> str | None:
     """The ``stream`` of the first RECORD line of a run, if the scan can see it."""
-    m = _RECORD_PREFIX.search(bytes(data[:65536]))
+    m = _RECORD_PREFIX.search(data, 0, 65536)
     return m.group(1).decode("utf-8", "replace") if m else None
 
 
-def _line_starts(data: bytes, types: tuple[bytes, ...]) -> list[int]:
-    """Offsets of the lines that start with ``{"type":<one of types>`` (sorted): one substring
-    search per type (no per-line work), then a check of the few places found."""
-    starts: list[int] = []
-    find = data.find
-    for kind in types:
-        pos = find(kind)
-        while pos >= 0:
-            for head in _HEADS:
-                begin = pos - len(head)
-                if begin >= 0 and data[begin:pos] == head and (begin == 0 or data[begin - 1] == 10):
-                    starts.append(begin)
-            pos = find(kind, pos + 1)
-    starts.sort()
-    return starts
-
-
-def state_lines(data: bytes) -> list[int]:
-    """Start offsets of the lines of a run that the scan sees as STATE messages."""
-    return _line_starts(data, _STATE_TYPES)
-
-
-def line_at(data: bytes, start: int) -> bytes:
-    end = data.find(b"\n", start)
-    return data[start:] if end < 0 else data[start:end]
+def line_at(data: Data, start: int, stop: int) -> bytes:
+    """The line at offset ``start`` (without newline), within ``data[:stop]``."""
+    end = data.find(b"\n", start, stop)
+    return bytes(data[start:stop] if end < 0 else data[start:end])
 
 
 def group_by_stream(data: bytes) -> tuple[dict[str, list[bytes]], int | None, bytes] | None:
@@ -150,7 +144,18 @@ def last_state_line(seg: Segment, row: int) -> int | None:
     return None
 
 
-def starts_with_control(data: bytes) -> bool:
-    """True when the first line is a SCHEMA/ACTIVATE_VERSION/BATCH message (usual layout)."""
-    head = data[:40]
-    return any(head.startswith(h + kind) for h in _HEADS for kind in _CONTROL_TYPES)
+def starts_with_control(data: Data, start: int = 0) -> bool:
+    """True when the line at ``start`` is a SCHEMA/ACTIVATE_VERSION/BATCH message (usual
+    layout)."""
+    return _CONTROLS.match(data, start, start + 40) is not None
+
+
+def next_state_line(data: Data, at: int, size: int, *, start: int = 0) -> int:
+    """Offset of the first line starting at or after ``at`` (within ``data[start:size]``)
+    that the scan sees as a STATE message, or -1."""
+    if at <= start:
+        if _STATE_PREFIX.match(data, start, size):
+            return start
+        at = start + 1
+    m = _STATE_LINE.search(data, at - 1, size)
+    return m.start() + 1 if m else -1

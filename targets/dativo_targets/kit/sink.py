@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -56,3 +56,21 @@ class Sink(Protocol):
     def abort(self) -> None: ...
 
     def close(self) -> None: ...
+
+
+class PipelinedSink(Sink, Protocol):
+    """A sink whose commits overlap with the parsing of the next checkpoint.
+
+    ``begin_commit(state)`` takes everything written so far into one commit and returns a
+    *finish* callable; it must return quickly (start the work on a thread of the sink's own,
+    or leave it all to ``finish``). The kit calls ``finish`` on its committer thread (one
+    commit at a time, in order) and emits ``state`` when it returns; an exception from it is
+    the commit's failure. Meanwhile the loop keeps calling ``open_stream``/``write``/
+    ``activate_version`` for the next checkpoint on its own thread. It calls ``begin_commit``
+    again while at most ``max_commits_in_flight - 1`` earlier ``finish`` calls are pending
+    (an optional attribute, 1 if absent: then only after the previous ``finish`` returned);
+    a sink that allows more must commit in ``begin_commit`` order. ``commit(state)`` stays the synchronous
+    form (``begin_commit(state)()``). ``abort`` is called after the in-flight ``finish`` ended.
+    """
+
+    def begin_commit(self, state: Mapping[str, Any] | None) -> Callable[[], None]: ...

@@ -84,13 +84,18 @@ class LocalPublisher(Publisher):
         return Handle(open(temp, "wb"), final, temp)
 
     def finish(self, handle: Handle) -> None:
-        handle.stream.flush()
-        os.fsync(handle.stream.fileno())
         handle.stream.close()
 
     def publish(self, handle: Handle) -> None:
+        """fsync the closed file (here, not when it is closed: the writer thread goes on
+        while a commit waits for the disk), then rename it into place."""
         if handle.temp is None:
             raise ValueError("handle without a temporary path")
+        fd = os.open(handle.temp, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
         parent = os.path.dirname(handle.final)
         os.makedirs(parent, exist_ok=True)
         os.replace(handle.temp, handle.final)

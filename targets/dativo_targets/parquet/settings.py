@@ -49,7 +49,8 @@ class ParquetSettings(KitSettings):
     )
     dictionary: Literal["strings", "all", "none"] = Field(
         default="strings",
-        description="Dictionary-encode string columns only (default), every column, or none.",
+        description="Dictionary-encode the string columns whose values repeat in a file's "
+        "first batch (default), every column, or none.",
     )
     on_incompatible_schema: Literal["fail", "new_folder"] = Field(
         default="fail",

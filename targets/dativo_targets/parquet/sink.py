@@ -18,10 +18,15 @@ from dativo_targets.kit.sink import StreamSchema
 from dativo_targets.kit.worker import Worker
 from dativo_targets.parquet import layout
 from dativo_targets.parquet.files import FileOptions, OpenFile
+from dativo_targets.parquet.localfs import LocalFS, local_root
 from dativo_targets.parquet.publish import Handle, LocalPublisher, Publisher, publisher_for
 from dativo_targets.parquet.settings import ParquetSettings
 
 T = TypeVar("T")
+
+#: batches (about 10k rows each) queued for the writer thread before the loop waits: enough to
+#: ride out a commit's file closing without holding much memory
+WRITER_QUEUE = 8
 
 
 @dataclass(slots=True)
@@ -47,12 +52,16 @@ class ParquetSink:
     """Implements :class:`dativo_targets.kit.sink.Sink` for Parquet files."""
 
     def __init__(self, settings: ParquetSettings, *, fs: Any = None) -> None:
-        import fsspec
-
         self.settings = settings
+        options = settings.fs_options()
+        local = local_root(settings.destination_path, options) if fs is None else None
         with _destination("cannot open destination_path"):
-            if fs is None:
-                fs, root = fsspec.core.url_to_fs(settings.destination_path, **settings.fs_options())
+            if local is not None:
+                fs, root = LocalFS(), local
+            elif fs is None:
+                import fsspec
+
+                fs, root = fsspec.core.url_to_fs(settings.destination_path, **options)
             else:
                 root = settings.destination_path
         self.fs = fs
@@ -71,7 +80,9 @@ class ParquetSink:
         self.streams: dict[str, _Stream] = {}
         self.pending: list[Handle] = []
         self.published: list[str] = []
-        self.worker = Worker("parquet-writer")
+        #: files closed for a commit whose finish has not run yet (abort discards them)
+        self.closing: list[list[Handle]] = []
+        self.worker = Worker("parquet-writer", max_pending=WRITER_QUEUE)
         self.log = get_logger("parquet")
 
     # ------------------------------------------------------------------ Sink
@@ -115,32 +126,69 @@ class ParquetSink:
         st.replace_pending = True
 
     def commit(self, state: Mapping[str, Any] | None) -> None:
-        self._drain()
-        with _destination("cannot publish files"):
+        self.begin_commit(state)()
+
+    def begin_commit(self, state: Mapping[str, Any] | None) -> Callable[[], None]:
+        """Close every open file on the writer thread, after the batches queued before this
+        call, and return the *finish*: wait for that, then fsync and publish the files. Batches
+        written after this call go to new files of the next commit, so parsing goes on while a
+        commit finishes (``kit.sink.PipelinedSink``)."""
+        replace = [st for st in self.streams.values() if st.replace_pending]
+        for st in replace:
+            st.replace_pending = False
+        closed: list[Handle] = []
+        self.closing.append(closed)
+
+        def close_all() -> None:
             for st in self.streams.values():
                 self._roll_all(st)
-            folders = set()
-            for handle in self.pending:
-                self.publisher.publish(handle)
-                self.published.append(handle.final)
-                folders.add(handle.final.rsplit("/", 1)[0])
+            closed.extend(self.pending)
             self.pending.clear()
-            if isinstance(self.publisher, LocalPublisher):
-                self.publisher.sync(folders)
-            for st in self.streams.values():
-                if st.replace_pending:
+
+        with _destination("cannot write files"):
+            wait = self.worker.submit_waitable(close_all)
+
+        def finish() -> None:
+            with _destination("cannot write files"):
+                wait()
+            try:
+                self._publish(closed, replace)
+            finally:
+                self.closing.remove(closed)
+
+        return finish
+
+    def _publish(self, handles: list[Handle], replace: list[_Stream]) -> None:
+        """Make closed files visible (each one atomically), then drop replaced versions. Files
+        not published when this fails are discarded."""
+        done = 0
+        try:
+            with _destination("cannot publish files"):
+                folders = set()
+                for handle in handles:
+                    self.publisher.publish(handle)
+                    done += 1
+                    self.published.append(handle.final)
+                    folders.add(handle.final.rsplit("/", 1)[0])
+                if isinstance(self.publisher, LocalPublisher):
+                    self.publisher.sync(folders)
+                for st in replace:
                     self._replace_old_versions(st)
-                    st.replace_pending = False
+        except BaseException:
+            for handle in handles[done:]:
+                self.publisher.discard(handle)
+            raise
 
     def abort(self) -> None:
         self.worker.stop()
         for st in self.streams.values():
             for f in st.files.values():
-                self.publisher.discard(f.handle)
+                f.discard(self.publisher)
             st.files.clear()
-        for handle in self.pending:
+        for handle in [h for handles in self.closing for h in handles] + self.pending:
             self.publisher.discard(handle)
         self.pending.clear()
+        self.closing.clear()
         self.publisher.cleanup()
 
     def close(self) -> None:
@@ -164,16 +212,16 @@ class ParquetSink:
             if f is None:
                 if len(st.files) >= self.settings.max_open_files:
                     self._roll(st, max(st.files, key=lambda k: st.files[k].rows))
-                f = st.files[key] = self._open(st, key)
+                f = st.files[key] = self._open(st, key, part)
             f.write(part)
             if f.full:
                 self._roll(st, key)
 
-    def _open(self, st: _Stream, key: str) -> OpenFile:
+    def _open(self, st: _Stream, key: str, sample: pa.RecordBatch) -> OpenFile:
         self.seq += 1
         folder = f"{self.root}/{st.folder}" + (f"/{key}" if key else "")
         final = f"{folder}/{layout.file_name(self.run, self.seq, st.version)}"
-        return OpenFile.create(self.publisher, final, st.schema, self.options)
+        return OpenFile.create(self.publisher, final, st.schema, self.options, sample)
 
     def _roll(self, st: _Stream, key: str) -> None:
         self.pending.append(st.files.pop(key).close(self.publisher))
@@ -190,12 +238,12 @@ class ParquetSink:
 
     def _existing_schema(self, folder: str) -> pa.Schema | None:
         """The schema of the newest file of an earlier run (cross-run evolution check)."""
-        import pyarrow.parquet as pq
-
         with _destination("cannot list destination"):
             files = self._stream_files(folder)
             if not files:
                 return None
+            import pyarrow.parquet as pq
+
             newest = max(files, key=lambda p: p.rsplit("/", 1)[-1])
             with self.fs.open(newest, "rb") as f:
                 schema: pa.Schema = pq.read_schema(f)
