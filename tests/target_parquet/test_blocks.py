@@ -20,7 +20,7 @@ from dativo_targets.kit.settings import KitSettings
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dativo_protocol.errors import LineTooLongError, RecordValidationError
+from dativo_protocol.errors import LineTooLongError
 from tests.target_parquet.helpers import record, schema, state
 from tests.target_parquet.test_kit import FAST, ORDERS, RecordingSink
 
@@ -263,37 +263,3 @@ def test_commits_follow_flush_max_rows_across_blocks_and_control_lines() -> None
     # a commit waits for flush_max_rows (it ends at a STATE line, so it may run a little over)
     assert all(500 <= n <= 750 for n in sink.committed_rows[:-1])
     assert stats.commits == len(sink.committed_rows) >= 8
-
-
-def test_lines_counted_by_the_native_decoder_keep_error_line_numbers_exact(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Blocks that fit in the next commit skip the reader's line count when the native decoder
-    counts their lines (blank ones included): a later error still names its exact line."""
-    pytest.importorskip("dativo_native")
-    told: list[int] = []
-    tell = Block.tell_lines
-
-    def spy(block: Block, lines: int) -> None:
-        told.append(lines)
-        tell(block, lines)
-
-    monkeypatch.setattr(Block, "tell_lines", spy)
-    monkeypatch.delenv("DATIVO_NATIVE", raising=False)
-    body = [schema("orders", ORDERS, ["oid"])]
-    for i in range(1, 3001):
-        body.append(record({"oid": i, "n": i}, "orders"))
-        if i % 7 == 0:
-            body.append(b"\n")  # blank lines count
-        if i % 100 == 0:
-            body.append(state({"at": i}))
-    body.append(b'{"type":"RECORD","stream":"orders","record":{"oid":"x"}}\n')
-    data = b"".join(body)
-    bad_line = data.count(b"\n")
-    out = io.BytesIO()
-    sink = RecordingSink(out)
-    settings = KitSettings(read_chunk_bytes=8192)
-    with pytest.raises(RecordValidationError) as info:
-        run_target(io.BytesIO(data), out, sink, settings)
-    assert info.value.line == bad_line
-    assert len(told) > 5  # most blocks were numbered from the decoder's count

@@ -40,30 +40,16 @@ _NL = 10
 class Block:
     """Lines ``first_line`` .. ``last_line`` in ``buf[:size]``: whole lines ending with a
     newline, except the final line of a stream that has none (``complete`` is then false).
-    ``buf`` belongs to the reader: valid until the next block is requested.
-
-    The lines are counted on first use of ``line_count`` (one pass over the block), unless a
-    decoder that counts them anyway tells the number first (:meth:`tell_lines`); the reader
-    settles the count before it reuses the buffer."""
+    ``buf`` belongs to the reader: valid until the next block is requested."""
 
     first_line: int
     buf: bytearray
     size: int
-    counted: int = -1  # the number of lines, once known
+    line_count: int
 
     @property
     def complete(self) -> bool:
         return self.size > 0 and self.buf[self.size - 1] == _NL
-
-    @property
-    def line_count(self) -> int:
-        if self.counted < 0:
-            self.counted = self.buf.count(b"\n", 0, self.size) + (0 if self.complete else 1)
-        return self.counted
-
-    def tell_lines(self, lines: int) -> None:
-        """The number of lines, from a decoder that counted them (saves the count pass)."""
-        self.counted = lines
 
     @property
     def last_line(self) -> int:
@@ -106,7 +92,6 @@ class BlockReader:
         self._filled = 0  # end of the data read
         self._line_start = 0  # start of the unfinished line (after the last newline), >= _pos
         self._next_line = 1  # number of the first line not handed out yet
-        self._last: Block | None = None  # the block handed out last (its count may be pending)
         self._eof = False
         self._skipping = False  # dropping the rest of an over-long line
         #: buffers allocated because a consumer still held a view of the previous one
@@ -115,15 +100,7 @@ class BlockReader:
     @property
     def lines_read(self) -> int:
         """How many lines were handed out (or refused) so far."""
-        self._settle()
         return self._next_line - 1
-
-    def _settle(self) -> None:
-        """Number the lines of the last block (counting them if nobody did) before the buffer
-        changes."""
-        if self._last is not None:
-            self._next_line += self._last.line_count
-            self._last = None
 
     def __iter__(self) -> Iterator[Block]:
         while True:
@@ -134,7 +111,6 @@ class BlockReader:
 
     # ------------------------------------------------------------------ blocks
     def _next_block(self) -> Block | None:
-        self._settle()
         self._fill()
         buf, filled, cut = self._buf, self._filled, self._line_start
         if filled - cut > self._max and cut == 0:
@@ -152,10 +128,11 @@ class BlockReader:
             if long_at > 0:
                 cut = long_at
         self._pos = cut
-        return self._hand_out(cut)
+        return self._hand_out(cut, buf.count(b"\n", 0, cut))
 
-    def _hand_out(self, size: int, lines: int = -1) -> Block:
-        block = self._last = Block(self._next_line, self._buf, size, lines)
+    def _hand_out(self, size: int, lines: int) -> Block:
+        block = Block(self._next_line, self._buf, size, lines)
+        self._next_line += lines
         return block
 
     def _refuse(self, *, partial: bool) -> LineTooLongError:

@@ -54,21 +54,18 @@ class FastRun:
 
     batches: list[pa.RecordBatch]
     last_state: int | None
-    #: the lines of the run (what the caller passed, or what the native decoder counted)
-    lines: int
 
 
-def fast_records(data: Any, line_count: int | None, st: StreamState) -> FastRun | None:
+def fast_records(data: Any, line_count: int, st: StreamState) -> FastRun | None:
     """A run of RECORD lines of ``st`` (and STATE lines) as batches, or ``None`` if anything is
     off (a line of another stream or type, a blank line, a value that does not fit, a missing
     required field): the caller then takes a slower path, which finds and reports the exact
-    line. ``line_count=None`` (lines not counted yet) tries only the native decoder, which
-    counts them."""
+    line."""
     if st.native is not None:
         run = native.decode(st.native, data, line_count, st.name)
         if run is not None:
-            return FastRun(run.batches, run.last_state, run.lines)
-    if st.envelope_parse is None or line_count is None:
+            return FastRun(run.batches, run.last_state)
+    if st.envelope_parse is None:
         return None
     try:
         table = _read(data, st.envelope_parse)
@@ -99,7 +96,7 @@ def fast_records(data: Any, line_count: int | None, st: StreamState) -> FastRun 
             out.append(to_target(pa.RecordBatch.from_struct_array(chunk), st.schema.arrow))
     except ARROW_ERRORS:
         return None
-    return FastRun(out, last_state, line_count)
+    return FastRun(out, last_state)
 
 
 def fast_bare_records(data: bytes, st: StreamState) -> list[pa.RecordBatch] | None:

@@ -81,9 +81,6 @@ class _Loop:
         self.log = log
         self.streams: dict[str, StreamState] = {}
         self.stats = RunStats()
-        #: input seen so far (the line length guesses whether a block fits in the next commit)
-        self._bytes_seen = 0
-        self._lines_seen = 0
         self.warned: set[str] = set()
 
     # ------------------------------------------------------------------ input
@@ -97,8 +94,6 @@ class _Loop:
             for block in reader:
                 self._block(block)
                 self.stats.lines = block.last_line
-                self._bytes_seen += block.size
-                self._lines_seen += block.line_count
         finally:
             self.stats.fresh_buffers = reader.fresh_buffers
         self.ckpt.commit()
@@ -109,16 +104,11 @@ class _Loop:
         (the reader reuses it), so views live only in this call."""
         self.ckpt.consumed(block.size)
         buf, size, view = block.buf, block.size, block.view()
-        done = self._uncounted(block, view)
-        if done:
-            self.ckpt.maybe_commit()
-            return
-        failed = done is False  # the whole block was just refused: do not try it again
         pos, line, left = 0, block.first_line, block.line_count
         while left:
             end, n = self._piece_end(buf, pos, size, left)
             piece = scan.Segment(True, line, view[pos:end], n, buf, pos)
-            if (failed and end == size and pos == 0) or not self._whole_piece(piece):
+            if not self._whole_piece(piece):
                 for seg in scan.split(buf, end, line, n, self._run_lines(), start=pos):
                     if seg.records:
                         self._records(seg)
@@ -127,30 +117,6 @@ class _Loop:
                     self.ckpt.maybe_commit()
             self.ckpt.maybe_commit()
             pos, line, left = end, line + n, left - n
-
-    def _uncounted(self, block: Block, view: memoryview) -> bool | None:
-        """The common case without even counting lines: a block that surely fits in the next
-        commit (by its size and the line length so far), of one stream the native decoder
-        reads; it counts the lines itself. True: done; False: refused (nothing written);
-        None: not tried."""
-        if (
-            not self._lines_seen
-            or self.settings.validation == "strict"
-            or scan.starts_with_control(block.buf)
-        ):
-            return None
-        guess = block.size * self._lines_seen // self._bytes_seen
-        if guess + guess // 4 > self.settings.flush_max_rows - self.ckpt.rows:
-            return None
-        name = scan.first_stream(view)
-        st = self.streams.get(name) if name is not None else None
-        if st is None or st.native is None:
-            return None
-        seg = scan.Segment(True, block.first_line, view, -1, block.buf, 0)
-        if not self._fast_run(seg):
-            return False
-        block.tell_lines(seg.line_count)
-        return True
 
     def _run_lines(self) -> int:
         """How long a record run may grow before a STATE line ends it: about half the rows
@@ -195,10 +161,9 @@ class _Loop:
         st = self.streams.get(name) if name is not None else None
         if st is None:
             return False
-        run = fast_records(seg.data, seg.line_count if seg.line_count >= 0 else None, st)
+        run = fast_records(seg.data, seg.line_count, st)
         if run is None:
             return False
-        seg.line_count = run.lines
         state_at = None
         if run.last_state is not None:
             state_at = scan.last_state_line(seg, run.last_state)

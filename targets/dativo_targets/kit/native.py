@@ -114,25 +114,22 @@ class NativeRun:
     batches: list[pa.RecordBatch]
     #: 0-based line index of the last STATE line in the data, if any
     last_state: int | None
-    #: the physical lines decoded (blank ones included)
-    lines: int
 
 
 def decode(
     native: NativeDecoder,
     data: Any,
-    line_count: int | None,
+    line_count: int,
     stream: str,
     split_bytes: int | None = None,
 ) -> NativeRun | None:
     """The RECORD lines of ``stream`` in ``data`` as batches (one per part decoded in
-    parallel), or ``None`` when the decoder rejects a line (or the lines do not add up to
-    ``line_count``; ``None``: not counted by the caller, the decoder's count is returned)."""
+    parallel), or ``None`` when the decoder rejects a line (or the lines do not add up)."""
     if split_bytes is None:
         parts, last_state, lines, rejection = native.decoder.decode(data, stream)
     else:
         parts, last_state, lines, rejection = native.decoder.decode(data, stream, split_bytes)
-    if parts is None or rejection is not None or line_count not in (None, lines):
+    if parts is None or rejection is not None or lines != line_count:
         return None
     schema = native.target
     batches = [
@@ -142,7 +139,7 @@ def decode(
         for rows, cols in parts
         if rows
     ]
-    return NativeRun(batches, last_state, lines)
+    return NativeRun(batches, last_state)
 
 
 def specs(schema: pa.Schema) -> Sequence[FieldSpec]:
