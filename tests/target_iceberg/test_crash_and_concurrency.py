@@ -179,11 +179,14 @@ def test_sigkill_during_a_pipelined_commit_emits_no_state_past_it(run_cli, tmp_p
     cfg = _config(tmp_path / "c.json", warehouse=str(tmp_path / "wh"), flush_max_rows=20)
     # the whole input is there at once: the loop parses ahead while checkpoint 3 commits
     emitted = _killed_run(cfg, _two_streams(range(1, 101)), "3:0")
-    assert emitted == [10, 20]  # checkpoints 1 and 2 (20 rows each: 10 per stream)
+    # checkpoints 1 and 2 (20 rows each: 10 per stream) landed; their STATEs went out unless
+    # the kill came first (a STATE is written after its commit, by another thread)
+    assert emitted in ([], [10], [10, 20])
     recovered = run_cli("target-iceberg", "--config", cfg, "--recover-state")
     assert codec.loads(recovered.stdout)["bookmarks"] == {"a": 20, "b": 20}
     for table in ("a", "b"):
         assert sorted(r["id"] for r in _table_rows(tmp_path / "wh", table)) == list(range(1, 21))
+    # the tap resumes from the recovered state (bookmark 20)
     rerun = run_cli("target-iceberg", "--config", cfg, input=_two_streams(range(21, 101)))
     assert rerun.returncode == 0, rerun.stderr
     for table in ("a", "b"):
@@ -193,7 +196,7 @@ def test_sigkill_during_a_pipelined_commit_emits_no_state_past_it(run_cli, tmp_p
 def test_sigkill_between_the_tables_of_a_checkpoint_then_rerun_is_exactly_once(run_cli, tmp_path):
     cfg = _config(tmp_path / "c.json", warehouse=str(tmp_path / "wh"), flush_max_rows=20)
     emitted = _killed_run(cfg, _two_streams(range(1, 101)), "3:1")  # after table a, before b
-    assert emitted == [10, 20]
+    assert emitted in ([], [10], [10, 20])
     assert len(_table_rows(tmp_path / "wh", "a")) == 30  # a holds checkpoint 3, b does not
     assert len(_table_rows(tmp_path / "wh", "b")) == 20
     recovered = run_cli("target-iceberg", "--config", cfg, "--recover-state")

@@ -2,11 +2,13 @@
 
 Everything that touches the catalog runs on one background thread, in submission order:
 opening the catalog (importing PyIceberg and SQLAlchemy takes ~0.5 s), loading or creating
-each stream's table, writing Parquet data files of append-only streams while the loop parses
-on, and the checkpoint commits. The loop's thread only buffers Arrow batches and hands work
-over, so start-up and commits overlap with parsing (the kit's ``PipelinedSink``). The first
-background failure is raised on the loop's thread at its next call into the sink (or by the
-commit it belongs to), and every later background job is skipped.
+each stream's table, and the checkpoint commits. Parquet data files of append-only streams are
+encoded on a second thread (every 16 MiB while the loop parses on, and the rest when a
+checkpoint is handed over), so encoding overlaps with the commits. The loop's thread only
+buffers Arrow batches and hands work over, so start-up and commits overlap with parsing (the
+kit's ``PipelinedSink``). The first background failure is raised on the loop's thread at its
+next call into the sink (or by the commit it belongs to), and every later background job is
+skipped.
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ class _Stream:
     prewrites_before: list[Future[_Written]] = field(default_factory=list)
     #: a second ACTIVATE_VERSION superseded this run's earlier version files
     reset_version: bool = False
+    #: the background job that loads or creates the table
+    loaded: Future[None] | None = None
     # --- the background thread
     table: Table | None = None
     #: data files this run committed since the stream's last replacement (kept by the next one)
@@ -139,6 +143,8 @@ class IcebergSink:
         self._stopping = False
         self._kill_at = _test_kill(os.environ.get(TEST_KILL_ENV))
         self._bg = ThreadPoolExecutor(1, thread_name_prefix="iceberg")
+        #: Parquet encoding of data files, so that it overlaps with the commits on ``_bg``
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="iceberg-writer")
         if catalog is None:
             from .catalog import open_catalog
 
@@ -159,6 +165,7 @@ class IcebergSink:
         check_layout(self.settings, stream, schema.arrow)
         known = self._streams.get(stream)
         if known is not None:  # after the writes queued so far, on the schema they started with
+            self._submit(_nothing, writer=True).result()
             self._submit(lambda: self._evolve(known, schema.arrow, keys)).result()
             known.keys = keys
             return
@@ -171,7 +178,7 @@ class IcebergSink:
             activated_at=0 if method == "overwrite" else None,
         )
         self._streams[stream] = s
-        self._submit(lambda: self._load(s, schema.arrow, keys))
+        s.loaded = self._submit(lambda: self._load(s, schema.arrow, keys))
 
     def write(self, stream: str, batch: pa.RecordBatch) -> None:
         self._check()
@@ -183,8 +190,7 @@ class IcebergSink:
             and s.load_method == "append-only"
             and s.activated_at is None
         ):
-            batches, s.pending, s.pending_bytes = s.pending, [], 0
-            s.prewrites.append(self._submit(lambda: self._prewrite(s, batches)))
+            self._write_ahead(s)
 
     def activate_version(self, stream: str, version: int) -> None:
         # the table's rows become those written since the previous activation (or the run start)
@@ -192,7 +198,7 @@ class IcebergSink:
         if s.activated_at is not None:  # a second activation before the commit supersedes rows
             del s.pending[: s.activated_at]
             dropped, s.prewrites_before = s.prewrites_before, []
-            self._submit(lambda: self._delete(s, dropped))
+            self._submit(lambda: self._delete(s, dropped), writer=True)
             s.reset_version = True
         s.prewrites_before.extend(s.prewrites)
         s.prewrites = []
@@ -203,6 +209,8 @@ class IcebergSink:
         self._check()
         taken = []
         for s in sorted(self._streams.values(), key=lambda s: s.name):
+            if s.pending and s.load_method == "append-only" and s.activated_at is None:
+                self._write_ahead(s)  # encoded on the writer thread while earlier commits run
             if s.pending or s.prewrites or s.prewrites_before or s.activated_at is not None:
                 taken.append(
                     _Taken(
@@ -223,6 +231,7 @@ class IcebergSink:
     def abort(self) -> None:
         """Skip queued work, wait for the running job, remove files no commit references."""
         self._stopping = True
+        self._writer.shutdown(wait=True)
         self._bg.shutdown(wait=True)
         for s in self._streams.values():
             for future in s.prewrites + s.prewrites_before:
@@ -231,11 +240,16 @@ class IcebergSink:
             s.prewrites, s.prewrites_before, s.pending = [], [], []
 
     def close(self) -> None:
+        self._writer.shutdown(wait=True)
         self._bg.shutdown(wait=True)
         self._streams.clear()
 
     # ------------------------------------------------------------------ background thread
-    def _submit(self, job: Callable[[], T]) -> Future[T]:
+    def _write_ahead(self, s: _Stream) -> None:
+        batches, s.pending, s.pending_bytes = s.pending, [], 0
+        s.prewrites.append(self._submit(lambda: self._prewrite(s, batches), writer=True))
+
+    def _submit(self, job: Callable[[], T], *, writer: bool = False) -> Future[T]:
         def run() -> T:
             if self._failed is not None:
                 raise self._failed
@@ -247,7 +261,7 @@ class IcebergSink:
                 self._failed = exc
                 raise
 
-        return self._bg.submit(run)
+        return (self._writer if writer else self._bg).submit(run)
 
     def _check(self) -> None:
         """Raise the first background failure on the loop's thread."""
@@ -256,7 +270,8 @@ class IcebergSink:
 
     def _drain(self) -> None:
         """Wait for every job submitted so far."""
-        self._submit(lambda: None).result()
+        self._submit(_nothing, writer=True).result()
+        self._submit(_nothing).result()
 
     def _load(self, s: _Stream, arrow_schema: pa.Schema, keys: tuple[str, ...]) -> None:
         from .recovery import undo_incomplete
@@ -271,6 +286,8 @@ class IcebergSink:
     def _prewrite(self, s: _Stream, batches: list[pa.RecordBatch]) -> _Written:
         import pyarrow as pa
 
+        if s.loaded is not None:
+            s.loaded.result()  # the table is loaded on the other thread
         table = _table(s)
         target = table.schema().as_arrow()
         parts = [conform(pa.Table.from_batches([b]), target, s.keys, s.stream) for b in batches]
