@@ -1,14 +1,15 @@
-"""Reading the files of a Singer BATCH message (local ``file://`` URIs).
+"""Reading the files of a Singer BATCH message.
 
 A BATCH message (singer-sdk's batch extension) points at files holding bare records: JSON lines
-(optionally gzip-compressed) or Parquet. Remote URIs (``s3://`` ...) are not opened here: the
-protocol core has no cloud code.
+(optionally gzip-compressed) or Parquet. The core opens local ``file://`` URIs only
+(:func:`open_local`): it has no cloud code. A caller that may reach remote stores passes its
+own :data:`BatchOpener` (the ``dativo`` CLI passes one built on fsspec).
 """
 
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlsplit
@@ -28,30 +29,53 @@ def local_path(uri: str) -> Path | None:
     return None
 
 
-def iter_records(
-    path: Path, encoding: dict[str, Any], *, stream: str | None = None
-) -> Iterator[tuple[int, Any]]:
-    """``(record_number, record)`` for each record of one batch file (1-based numbers).
+#: opens one manifest URI for reading; None when this opener cannot reach it (remote URIs);
+#: raises ProtocolError when the file is missing or unreadable
+BatchOpener = Callable[[str], BinaryIO | None]
 
-    Raises ProtocolError (naming the file number and record, never content) when the file is
-    missing or a record is not JSON.
+
+def open_local(uri: str) -> BinaryIO | None:
+    """The :data:`BatchOpener` of the core: local files, None for remote URIs."""
+    path = local_path(uri)
+    if path is None:
+        return None
+    if not path.is_file():
+        raise ProtocolError("BATCH manifest file does not exist")
+    return open(path, "rb")
+
+
+def iter_records(
+    raw: BinaryIO, encoding: dict[str, Any], *, stream: str | None = None
+) -> Iterator[tuple[int, Any]]:
+    """``(record_number, record)`` for each record of one open batch file (1-based numbers).
+
+    Raises ProtocolError (naming the record, never content) when a record is not JSON or the
+    file is not the format it claims.
     """
     fmt = encoding.get("format")
-    if not path.is_file():
-        raise ProtocolError("BATCH manifest file does not exist", stream=stream)
     if fmt == "parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        for number, record in enumerate(pq.read_table(path).to_pylist(), 1):
+        try:
+            table = pq.read_table(raw)
+        except (pa.ArrowInvalid, OSError):
+            raise ProtocolError(
+                "BATCH file is not a readable Parquet file", stream=stream
+            ) from None
+        for number, record in enumerate(table.to_pylist(), 1):
             yield number, record
         return
-    opener: Any = gzip.open if encoding.get("compression") == "gzip" else open
-    with opener(path, "rb") as raw:
-        stream_io: BinaryIO = raw
-        for number, line in LineReader(stream_io):
+    body: BinaryIO = raw
+    if encoding.get("compression") == "gzip":
+        body = gzip.GzipFile(fileobj=raw, mode="rb")  # type: ignore[assignment]
+    try:
+        for number, line in LineReader(body):
             try:
                 yield number, codec.loads(line)
             except codec.JSONDecodeError as exc:
                 raise ProtocolError(
                     f"BATCH file line {number}: {codec.describe_decode_error(exc)}", stream=stream
                 ) from None
+    except (gzip.BadGzipFile, EOFError):
+        raise ProtocolError("BATCH file is not readable gzip", stream=stream) from None

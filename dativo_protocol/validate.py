@@ -26,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
-from dativo_protocol.batch_files import iter_records, local_path
+from dativo_protocol.batch_files import BatchOpener, iter_records, open_local
 from dativo_protocol.errors import (
     DativoError,
     ExitCode,
@@ -148,10 +148,12 @@ class StreamValidator:
         *,
         collect_all: bool = False,
         batch_files: bool = False,
+        batch_opener: BatchOpener = open_local,
         logger: logging.Logger | None = None,
     ) -> None:
         self.collect_all = collect_all
         self.batch_files = batch_files
+        self.batch_opener = batch_opener
         self.report = Report()
         self._streams: dict[str, _Stream] = {}
         self._warned: set[str] = set()
@@ -248,30 +250,38 @@ class StreamValidator:
                 self._batch(msg, line, state)
 
     def _batch(self, msg: dict[str, Any], line: int, state: _Stream) -> None:
-        """Check the records in the BATCH message's local files like RECORDs."""
+        """Check the records in the BATCH message's files like RECORDs (the files the opener
+        reaches: local ones by default)."""
         name: str = msg["stream"]
         for index, uri in enumerate(msg["manifest"], 1):
-            path = local_path(uri)
-            if path is None:
-                if "remote-batch" not in self._warned:
-                    self._warned.add("remote-batch")
-                    self._log.warning("line %d: remote BATCH files are not checked", line)
-                continue
             try:
-                for number, record in iter_records(path, msg["encoding"], stream=name):
-                    state.summary.batch_records += 1
-                    problem = _record_problem(state, record)
-                    if problem is not None:
-                        self.violation(
-                            RecordValidationError(
-                                f"BATCH file {index}, record {number}: {problem}",
-                                line=line,
-                                stream=name,
-                            )
-                        )
+                raw = self.batch_opener(uri)
+                if raw is None:
+                    if "remote-batch" not in self._warned:
+                        self._warned.add("remote-batch")
+                        self._log.warning("line %d: remote BATCH files are not checked", line)
+                    continue
+                with raw:
+                    self._batch_file(msg, raw, index, line, state)
             except ProtocolError as exc:
                 self.violation(
                     ProtocolError(f"BATCH file {index}: {exc.message}", line=line, stream=name)
+                )
+
+    def _batch_file(
+        self, msg: dict[str, Any], raw: BinaryIO, index: int, line: int, state: _Stream
+    ) -> None:
+        name: str = msg["stream"]
+        for number, record in iter_records(raw, msg["encoding"], stream=name):
+            state.summary.batch_records += 1
+            problem = _record_problem(state, record)
+            if problem is not None:
+                self.violation(
+                    RecordValidationError(
+                        f"BATCH file {index}, record {number}: {problem}",
+                        line=line,
+                        stream=name,
+                    )
                 )
 
     def _record(self, msg: dict[str, Any], line: int) -> None:
@@ -333,15 +343,19 @@ def validate_stream(
     *,
     collect_all: bool = False,
     batch_files: bool = False,
+    batch_opener: BatchOpener = open_local,
     max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
     chunk_bytes: int = MESSAGE_CHUNK_BYTES,
     logger: logging.Logger | None = None,
 ) -> Report:
     """Check a Singer stream; stops at the first violation unless ``collect_all``.
 
-    ``batch_files`` also checks the records in the local files of BATCH messages.
+    ``batch_files`` also checks the records in the files of BATCH messages that
+    ``batch_opener`` opens (local files by default; the runner passes an fsspec opener).
     """
-    validator = StreamValidator(collect_all=collect_all, batch_files=batch_files, logger=logger)
+    validator = StreamValidator(
+        collect_all=collect_all, batch_files=batch_files, batch_opener=batch_opener, logger=logger
+    )
     reader = MessageReader(stream, max_line_bytes=max_line_bytes, chunk_bytes=chunk_bytes)
     check = validator.message
     try:

@@ -20,7 +20,7 @@ from dativo_protocol.airbyte.state import airbyte_states_from_file_value
 from dativo_protocol.catalog.airbyte import AirbyteCatalog, load_airbyte_catalog
 from dativo_protocol.catalog.convert import configured_from_singer, singer_from_airbyte
 from dativo_protocol.catalog.select import select, with_metadata
-from tests.fixtures.cli import run_script
+from tests.fixtures.cli import dativo_convert, run_script
 from tests.fixtures.peers import airbyte_messages, run_airbyte
 from tests.fixtures.peers import faker as faker_exe
 
@@ -92,17 +92,7 @@ def first_run(peer: Any, tmp_path_factory: pytest.TempPathFactory) -> FirstRun:
 
     read = faker.run("read", "--config", str(config_path), "--catalog", str(catalog_path))
     assert read.returncode == 0, read.stderr[-2000:]
-    converted = run_script(
-        "dativo",
-        "convert",
-        "--from",
-        "airbyte",
-        "--to",
-        "singer",
-        "--catalog",
-        catalog_path,
-        input=read.stdout,
-    )
+    converted = dativo_convert("airbyte", "singer", catalog_path, read.stdout)
     return FirstRun(faker, catalog_path, config_path, airbyte_messages(read.stdout), converted)
 
 
@@ -177,18 +167,8 @@ def test_converted_state_resumes_the_source(first_run: FirstRun) -> None:
     } == set(SELECTED)
 
     # converting the resumed run, seeded with the state it started from, keeps the state complete
-    converted = run_script(
-        "dativo",
-        "convert",
-        "--from",
-        "airbyte",
-        "--to",
-        "singer",
-        "--catalog",
-        first_run.catalog_path,
-        "--state",
-        state_path,
-        input=resumed.stdout,
+    converted = dativo_convert(
+        "airbyte", "singer", first_run.catalog_path, resumed.stdout, "--state", state_path
     )
     assert converted.returncode == 0, converted.stderr.decode()
     values = [codec.loads(line)["value"] for line in converted.stdout.splitlines()]
@@ -208,17 +188,7 @@ def test_converted_stream_passes_dativo_validate(first_run: FirstRun) -> None:
 
 
 def test_converted_stream_converts_back_to_the_source_messages(first_run: FirstRun) -> None:
-    back = run_script(
-        "dativo",
-        "convert",
-        "--from",
-        "singer",
-        "--to",
-        "airbyte",
-        "--catalog",
-        first_run.catalog_path,
-        input=first_run.converted.stdout,
-    )
+    back = dativo_convert("singer", "airbyte", first_run.catalog_path, first_run.converted.stdout)
     assert back.returncode == 0, back.stderr.decode()
     expected = [m for m in first_run.airbyte if m["type"] in ("RECORD", "STATE")]
     assert [codec.loads(line) for line in back.stdout.splitlines()] == expected

@@ -256,3 +256,20 @@ def test_batch_files_missing_parquet_and_remote(
         remote = validate_stream(batch_stream("s3://bucket/key.jsonl.gz"), batch_files=True)
     assert remote.ok
     assert "remote BATCH files are not checked" in caplog.text
+
+
+def test_batch_files_that_are_not_their_format_are_violations(tmp_path: Any) -> None:
+    plain = tmp_path / "plain.jsonl.gz"
+    plain.write_bytes(b'{"id": 1}\n')  # not gzip, though the message says so
+    report = validate_stream(batch_stream(plain.as_uri()), batch_files=True, collect_all=True)
+    assert [v.reason for v in report.violations] == [
+        "BATCH file 1: BATCH file is not readable gzip"
+    ]
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not really")
+    parquet = batch_stream(broken.as_uri(), fmt="parquet", compression="none")
+    report = validate_stream(parquet, batch_files=True)
+    assert [v.reason for v in report.violations] == [
+        "BATCH file 1: BATCH file is not a readable Parquet file"
+    ]
+    assert report.exit_code == ExitCode.PROTOCOL

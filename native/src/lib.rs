@@ -18,7 +18,7 @@ use serde::de::DeserializeSeed;
 use std::ffi::{c_int, c_void};
 
 use column::{Column, Data, FieldSpec, KindSpec};
-use decode::{reason_of, Envelope, Kind};
+use decode::{reason_of, Envelope, Kind, ValueSeed};
 
 /// Buffers decoded with no split below this size (one thread).
 const DEFAULT_SPLIT_BYTES: usize = 4 * 1024 * 1024;
@@ -41,7 +41,8 @@ fn is_blank(line: &[u8]) -> bool {
         .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c))
 }
 
-fn decode_part(data: &[u8], root_spec: &FieldSpec, stream: &str) -> Result<Part, Reject> {
+/// `stream: None` reads bare records (a BATCH jsonl file), one object per line.
+fn decode_part(data: &[u8], root_spec: &FieldSpec, stream: Option<&str>) -> Result<Part, Reject> {
     let mut root = Column::new(root_spec);
     // rows ~ size / first line's length: fewer reallocations of the column buffers
     let first = memchr::memchr(b'\n', data).map_or(data.len(), |i| i + 1);
@@ -68,11 +69,16 @@ fn decode_part(data: &[u8], root_spec: &FieldSpec, stream: &str) -> Result<Part,
                 reason: "not UTF-8".into(),
             })?;
             let mut de = serde_json::Deserializer::from_str(text);
-            let parsed = Envelope {
-                stream,
-                root: &mut root,
+            let parsed = match stream {
+                Some(stream) => Envelope {
+                    stream,
+                    root: &mut root,
+                }
+                .deserialize(&mut de),
+                None => ValueSeed(&mut root)
+                    .deserialize(&mut de)
+                    .map(|()| Kind::Record),
             }
-            .deserialize(&mut de)
             .and_then(|kind| de.end().map(|()| kind));
             match parsed {
                 Ok(Kind::Record) => rows += 1,
@@ -100,7 +106,7 @@ fn decode_part(data: &[u8], root_spec: &FieldSpec, stream: &str) -> Result<Part,
 fn decode_all(
     data: &[u8],
     root: &FieldSpec,
-    stream: &str,
+    stream: Option<&str>,
     split_bytes: usize,
 ) -> Result<Vec<Part>, Reject> {
     let cut = if data.len() >= split_bytes.max(2) {
@@ -298,13 +304,14 @@ impl Decoder {
     /// `(parts, last_state, lines, rejection)`: on success `parts` is a list of
     /// `(rows, [column buffers])`, `last_state` the 0-based line index of the last STATE line
     /// (or None), `lines` the number of lines; on rejection `parts` is None and `rejection`
-    /// is `(line_index, reason)`.
+    /// is `(line_index, reason)`. `stream=None` reads bare record objects, one per line (BATCH
+    /// jsonl files).
     #[pyo3(signature = (data, stream, split_bytes = DEFAULT_SPLIT_BYTES))]
     fn decode<'py>(
         &self,
         py: Python<'py>,
         data: PyBuffer<u8>,
-        stream: &str,
+        stream: Option<&str>,
         split_bytes: usize,
     ) -> PyResult<Bound<'py, PyTuple>> {
         if !data.is_c_contiguous() {

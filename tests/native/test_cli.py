@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from dativo_protocol.errors import ExitCode
@@ -141,3 +142,25 @@ def test_the_decoder_is_installed() -> None:
         check=True,
     )
     assert out.stdout == b"dativo_native._native"
+
+
+@pytest.mark.parametrize("env", [NATIVE_ON, NATIVE_OFF], ids=["native", "pure"])
+def test_batch_jsonl_files(tmp_path: Path, env: dict[str, str]) -> None:
+    good = tmp_path / "good.jsonl"
+    good.write_bytes(b"".join(orjson.dumps(item(i)) + b"\n" for i in range(1, 501)))
+    bad = tmp_path / "bad.jsonl"
+    bad.write_bytes(orjson.dumps(item(1)) + b"\n" + orjson.dumps({**item(2), "id": 2.5}) + b"\n")
+
+    def batch(path: Path) -> bytes:
+        encoding = {"format": "jsonl", "compression": "none"}
+        return line(
+            {"type": "BATCH", "stream": "items", "encoding": encoding, "manifest": [str(path)]}
+        )
+
+    res, dest = run(tmp_path, "ok", SCHEMA + batch(good) + state({"b": 1}), env)
+    assert res.returncode == 0, res.stderr
+    assert [r["id"] for r in read_rows(dest / "items")] == list(range(1, 501))
+    assert states(res.stdout) == [{"b": 1}]
+    res, _ = run(tmp_path, "bad", SCHEMA + batch(bad), env)
+    assert res.returncode == ExitCode.RECORD
+    assert "line 2: BATCH file 1, line 2" in res.stderr.decode()

@@ -58,7 +58,7 @@ def stream_state(json_schema: dict[str, Any], validation: str = "fast") -> Strea
 
 
 def row_path(st_: StreamState, data: bytes) -> pa.Table:
-    msgs = [orjson.loads(x) for x in data.splitlines() if x.strip()]
+    msgs = [orjson.loads(x) for x in data.split(b"\n") if x.strip()]
     rows = [m["record"] for m in msgs if m["type"] == "RECORD"]
     return pa.Table.from_batches([rows_to_batch(rows, st_, list(range(len(rows))))])
 
@@ -165,6 +165,10 @@ MISMATCHES: dict[str, bytes] = {
     "not an object": b"[1]\n",
     "invalid UTF-8": b'{"type":"RECORD","stream":"s","record":{"id":1,"name":"\xff"}}\n',
     "lone surrogate": b'{"type":"RECORD","stream":"s","record":{"id":1,"name":"\\ud800"}}\n',
+    "lone surrogate in an unknown key's value": (
+        b'{"type":"RECORD","stream":"s","record":{"id":1,"zz":["\\udc00"]}}\n'
+    ),
+    "lone surrogate in a STATE": b'{"type":"STATE","value":{"a":"\\ud800"}}\n',
     "bad STATE": b'{"type":"STATE","value":{"a":}}\n',
     "unterminated last line": b'{"type":"RECORD","stream":"s","record":{"id":1}}',
 }
@@ -230,3 +234,66 @@ def test_batches_own_their_buffers_after_the_decode_result_is_gone() -> None:
     assert table.column("name").to_pylist() == [f"name-{i}" for i in range(50)]
     assert table.column("id").to_pylist() == list(range(50))
     assert len(filler) == 1000
+
+
+JSONISH = b'"{}[],:0123456789-+.eE \\/tfnulrsaUZT\t\r\x00\xc3\xa9'
+VALID = [
+    rec(GOOD),
+    rec({**GOOD, "zz": {"a": ["\u00e9\\", 1e-7, None, True]}, "day": None, "tags": []}),
+    b'{"type":"STATE","value":{"a":"\\ud83d\\ude00","b":[1,2.5e3,-0,{}]}}\n',
+    b'{"type":"RECORD","stream":"s","record":{"id":7,"x":-2,"name":"\\u00e9\\"","ok":false}}\n',
+]
+#: lines to mutate: valid ones about half of the time
+SEEDS = VALID * 12 + list(MISMATCHES.values())
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    lines=st.lists(st.sampled_from(SEEDS), min_size=1, max_size=3),
+    edits=st.lists(
+        st.tuples(st.integers(0, 10_000), st.sampled_from([bytes([b]) for b in JSONISH] + [b""])),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_mutated_lines_are_rejected_or_read_as_the_row_path_reads_them(
+    lines: list[bytes], edits: list[tuple[int, bytes]]
+) -> None:
+    """Whatever the decoder accepts, orjson and the row path accept with the same values."""
+    st_ = stream_state(SCHEMA)
+    mutable = bytearray(b"".join(lines))
+    for pos, new in edits:
+        at = pos % len(mutable)
+        mutable[at : at + 1] = new
+    data = bytes(mutable)
+    assert st_.native is not None
+    parts, _, _, _ = st_.native.decoder.decode(data, STREAM)
+    if parts is None:
+        return
+    msgs = [orjson.loads(x) for x in data.split(b"\n") if x.strip()]  # must not raise
+    for m in msgs:
+        assert m["type"] in ("RECORD", "STATE")
+    assert native_table(st_, data).equals(row_path(st_, data))
+
+
+def test_bare_records_of_a_batch_file() -> None:
+    """BATCH jsonl files hold bare records: blank lines skipped, the last newline optional."""
+    from dativo_targets.kit.decode import fast_bare_records
+
+    st_ = stream_state(SCHEMA)
+    assert st_.native is not None
+    body = b"\n".join(orjson.dumps({**GOOD, "id": i}) for i in range(5))
+    data = body[:60] + body[60:].replace(b"\n", b"\n  \n", 1)  # a blank line inside
+    batches = native.decode_bare(st_.native, data)
+    assert batches is not None
+    table = pa.Table.from_batches(batches)
+    rows = [orjson.loads(x) for x in data.split(b"\n") if x.strip()]
+    expected = pa.Table.from_batches([rows_to_batch(rows, st_, list(range(5)))])
+    assert table.equals(expected)
+    assert fast_bare_records(data, st_) == batches
+    for bad in (rec(GOOD), b"null\n", b"[1]\n", orjson.dumps({**GOOD, "id": "x"})):
+        assert native.decode_bare(st_.native, body + b"\n" + bad) is None
+
+
+def test_strict_validation_gets_no_native_decoder() -> None:
+    assert build_stream(STREAM, SCHEMA, (), (), "strict").native is None

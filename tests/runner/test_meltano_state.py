@@ -2,38 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
 
 from dativo_protocol import codec
+from tests.fixtures.peers import meltano, run_meltano
 
 STATE_ID = "dev:tap-a-to-target-b"
-
-
-def _meltano(bin_dir: Path, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "MELTANO_DISABLE_TRACKING": "true",
-    }
-    return subprocess.run(
-        [str(bin_dir / "meltano"), *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
 
 
 @pytest.mark.slow
 @pytest.mark.peers
 def test_state_written_by_either_tool_is_read_by_the_other(peer, run_cli, tmp_path):
-    bin_dir = peer("meltano", ["meltano==4.4.1"])
+    bin_dir = meltano(peer)
     shared = tmp_path / "shared-state"
     project = tmp_path / "project"
     project.mkdir()
@@ -42,7 +22,7 @@ def test_state_written_by_either_tool_is_read_by_the_other(peer, run_cli, tmp_pa
         f"environments:\n- name: dev\nstate_backend:\n  uri: {shared.as_uri()}\n"
     )
     meltano_state = {"bookmarks": {"a": {"replication_key_value": "2024-01-03"}}}
-    done = _meltano(
+    done = run_meltano(
         bin_dir,
         project,
         "state",
@@ -59,6 +39,6 @@ def test_state_written_by_either_tool_is_read_by_the_other(peer, run_cli, tmp_pa
     ours = {"bookmarks": {"a": {"replication_key_value": "2024-02-01"}}}
     stored = run_cli("dativo", "state", "set", STATE_ID, "--backend", shared, codec.dumps_str(ours))
     assert stored.returncode == 0, stored.stderr
-    done = _meltano(bin_dir, project, "state", "get", STATE_ID)
+    done = run_meltano(bin_dir, project, "state", "get", STATE_ID)
     assert done.returncode == 0, done.stderr[-2000:]
     assert codec.loads(done.stdout.strip().splitlines()[-1])["singer_state"] == ours

@@ -6,35 +6,15 @@ Meltano persisted from the first run drives an incremental read: only the new fi
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-from tests.fixtures.peers import REPO
+from tests.fixtures.peers import REPO, meltano, run_meltano
 
 pytestmark = [pytest.mark.peers, pytest.mark.slow]
-
-
-def meltano(bin_dir: Path, project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
-        "MELTANO_DISABLE_TRACKING": "true",
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    return subprocess.run(
-        [str(bin_dir / "meltano"), *args],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
 
 
 def output_ids(project: Path) -> list[int]:
@@ -47,22 +27,22 @@ def output_ids(project: Path) -> list[int]:
 
 
 def test_meltano_run_twice_is_incremental(peer, tmp_path):
-    bin_dir = peer("meltano", ["meltano==4.4.1"])
+    bin_dir = meltano(peer)
     project = tmp_path / "project"
     shutil.copytree(REPO / "docs" / "meltano", project)
     yml = project / "meltano.yml"
     yml.write_text(yml.read_text().replace("-e ../..[", f"-e {REPO}["))
 
-    installed = meltano(bin_dir, project, "install", "tap-csv", "target-parquet")
+    installed = run_meltano(bin_dir, project, "install", "tap-csv", "target-parquet")
     assert installed.returncode == 0, installed.stderr[-3000:]
 
-    first = meltano(bin_dir, project, "run", "tap-csv", "target-parquet")
+    first = run_meltano(bin_dir, project, "run", "tap-csv", "target-parquet")
     assert first.returncode == 0, first.stderr[-3000:]
     assert output_ids(project) == [1, 2]
-    state = meltano(bin_dir, project, "state", "get", "dev:tap-csv-to-target-parquet")
+    state = run_meltano(bin_dir, project, "state", "get", "dev:tap-csv-to-target-parquet")
     assert "people-2024-01.csv" in state.stdout
 
     (project / "data" / "people-2024-02.csv").write_text("id,name,joined\n3,Linus,2024-03-01\n")
-    second = meltano(bin_dir, project, "run", "tap-csv", "target-parquet")
+    second = run_meltano(bin_dir, project, "run", "tap-csv", "target-parquet")
     assert second.returncode == 0, second.stderr[-3000:]
     assert output_ids(project) == [1, 2, 3]  # the first file was not read (and loaded) again

@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from tests.fixtures.cli import run_script
+from tests.fixtures.cli import dativo_convert
 from tests.fixtures.peers import InstallPeer, airbyte_messages, faker, run_airbyte
 from tests.target_parquet.helpers import duck, read_rows, states, target
 
@@ -44,17 +44,7 @@ def test_airbyte_faker_lands_in_parquet(peer: InstallPeer, tmp_path: Path) -> No
     catalog_path.write_bytes(orjson.dumps(configured))
     read = run(exe, tmp_path, "read", "--config", str(config), "--catalog", str(catalog_path))
     source = [m["record"] for m in airbyte_messages(read) if m["type"] == "RECORD"]
-    converted = run_script(
-        "dativo",
-        "convert",
-        "--from",
-        "airbyte",
-        "--to",
-        "singer",
-        "--catalog",
-        catalog_path,
-        input=read,
-    )
+    converted = dativo_convert("airbyte", "singer", catalog_path, read)
     assert converted.returncode == 0, converted.stderr[-2000:]
 
     dest = tmp_path / "out"

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
@@ -38,30 +39,50 @@ def feed(proc: subprocess.Popen[bytes], data: bytes, stop: threading.Event) -> N
         pass
 
 
+@dataclass
+class Fed:
+    """target-parquet running, with a thread feeding it ``data`` like a tap."""
+
+    proc: subprocess.Popen[bytes]
+    stop: threading.Event
+    writer: threading.Thread
+
+    @classmethod
+    def start(cls, config: Path, data: bytes, *, stderr: int = subprocess.DEVNULL) -> Fed:
+        proc = subprocess.Popen(
+            [script("target-parquet"), "--config", str(config)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+        )
+        stop = threading.Event()
+        writer = threading.Thread(target=feed, args=(proc, data, stop), daemon=True)
+        writer.start()
+        return cls(proc, stop, writer)
+
+    def finish(self) -> tuple[bytes, bytes]:
+        """Stop feeding and collect the rest of the target's output."""
+        self.stop.set()
+        self.writer.join(30)
+        self.proc.stdin = None  # the feeder owns (and may have closed) stdin
+        out, err = self.proc.communicate(timeout=60)
+        return out, err or b""
+
+
 def run_and_kill(config: Path, data: bytes, states_before_kill: int) -> list[dict[str, object]]:
-    proc = subprocess.Popen(
-        [script("target-parquet"), "--config", str(config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    stop = threading.Event()
-    writer = threading.Thread(target=feed, args=(proc, data, stop), daemon=True)
-    writer.start()
+    fed = Fed.start(config, data)
     seen: list[dict[str, object]] = []
-    assert proc.stdout is not None
+    assert fed.proc.stdout is not None
     try:
         while len(seen) < states_before_kill:
-            out = proc.stdout.readline()
+            out = fed.proc.stdout.readline()
             if not out:
                 break
             seen.append(orjson.loads(out))
-        proc.send_signal(signal.SIGKILL)
     finally:
-        stop.set()
-        proc.wait(30)
-        writer.join(30)
-    assert proc.returncode == -signal.SIGKILL
+        fed.proc.send_signal(signal.SIGKILL)
+        fed.finish()
+    assert fed.proc.returncode == -signal.SIGKILL
     return seen
 
 
@@ -95,23 +116,10 @@ def test_sigkill_then_resume_from_last_state_loses_nothing(tmp_path: Path) -> No
 def test_sigkill_at_any_moment_leaves_only_whole_files(tmp_path: Path, delay: float) -> None:
     dest = tmp_path / "out"
     config = write_config(tmp_path, {"destination_path": str(dest), "flush_max_rows": 300})
-    proc = subprocess.Popen(
-        [script("target-parquet"), "--config", str(config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-    )
-    stop = threading.Event()
-    writer = threading.Thread(
-        target=feed, args=(proc, users_stream(TOTAL, state_every=100), stop), daemon=True
-    )
-    writer.start()
+    fed = Fed.start(config, users_stream(TOTAL, state_every=100))
     time.sleep(delay)
-    os.kill(proc.pid, signal.SIGKILL)
-    stop.set()
-    writer.join(30)
-    proc.stdin = None  # the feeder owns (and may have closed) stdin; communicate must not flush it
-    out, _ = proc.communicate(timeout=30)
+    os.kill(fed.proc.pid, signal.SIGKILL)
+    out, _ = fed.finish()
     emitted = [orjson.loads(x) for x in out.splitlines()]
     rows = read_rows(dest / "users")  # raises if any visible file is partial
     if emitted:
@@ -122,25 +130,12 @@ def test_sigkill_at_any_moment_leaves_only_whole_files(tmp_path: Path, delay: fl
 def test_sigterm_discards_uncommitted_data_and_exits_130(tmp_path: Path) -> None:
     dest = tmp_path / "out"
     config = write_config(tmp_path, {"destination_path": str(dest), "flush_max_rows": 500})
-    proc = subprocess.Popen(
-        [script("target-parquet"), "--config", str(config)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    stop = threading.Event()
-    writer = threading.Thread(
-        target=feed, args=(proc, users_stream(TOTAL, state_every=STATE_EVERY), stop), daemon=True
-    )
-    writer.start()
-    assert proc.stdout is not None
-    first = orjson.loads(proc.stdout.readline())  # one commit happened
-    proc.send_signal(signal.SIGTERM)
-    stop.set()
-    writer.join(30)
-    proc.stdin = None  # the feeder owns (and may have closed) stdin; communicate must not flush it
-    out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    fed = Fed.start(config, users_stream(TOTAL, state_every=STATE_EVERY), stderr=subprocess.PIPE)
+    assert fed.proc.stdout is not None
+    first = orjson.loads(fed.proc.stdout.readline())  # one commit happened
+    fed.proc.send_signal(signal.SIGTERM)
+    out, err = fed.finish()
+    assert fed.proc.returncode == 130, err
     assert b"SIGTERM" in err
     emitted = [first, *(orjson.loads(x) for x in out.splitlines())]
     last = emitted[-1]["bookmarks"]["users"]["id"]

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from pathlib import Path
 from typing import Any
 
 import click
 
+from dativo_protocol import codec
+from dativo_protocol.errors import ConfigError
 from dativo_protocol.jsonl import DEFAULT_MAX_LINE_BYTES
+from dativo_protocol.redact import collect_secrets
 from dativo_protocol.runner.context import AppContext
 from dativo_protocol.runner.output import Output
 
@@ -67,7 +72,15 @@ def render(data: dict[str, Any]) -> str:
 @click.option(
     "--batch-files",
     is_flag=True,
-    help="Also check the records in local BATCH files (file:// URIs).",
+    help="Also check the records in the files of BATCH messages (local paths, file:// or any "
+    "fsspec URL such as s3://).",
+)
+@click.option(
+    "--storage-options",
+    "storage_options",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A JSON file of fsspec options for remote BATCH files (for S3: key, secret, "
+    "client_kwargs.endpoint_url); its secret values are masked in all output.",
 )
 @click.option("--json", "json_output", is_flag=True, help="Machine-readable JSON output.")
 @click.pass_obj
@@ -77,31 +90,40 @@ def command(
     collect_all: bool,
     max_line_bytes: int,
     batch_files: bool,
+    storage_options: Path | None,
     json_output: bool,
 ) -> None:
     """Check a Singer stream (FILE or - for stdin) and print a per-stream summary.
 
     Exits non-zero with the first violation's exit code (see docs/protocol.md).
     """
+    from dativo_protocol.runner.batch_open import fsspec_opener
     from dativo_protocol.validate import validate_stream
 
     app.json_output = app.json_output or json_output
     output = Output(as_json=app.json_output, redactor=app.redactor)
-    if file == "-":
+    options = _storage_options(app, storage_options) if storage_options else {}
+    with contextlib.ExitStack() as stack:
+        stream = sys.stdin.buffer if file == "-" else stack.enter_context(open(file, "rb"))
         report = validate_stream(
-            sys.stdin.buffer,
+            stream,
             collect_all=collect_all,
             batch_files=batch_files,
+            batch_opener=fsspec_opener(options),
             max_line_bytes=max_line_bytes,
         )
-    else:
-        with open(file, "rb") as stream:
-            report = validate_stream(
-                stream,
-                collect_all=collect_all,
-                batch_files=batch_files,
-                max_line_bytes=max_line_bytes,
-            )
     output.result(report.to_dict(), render)
     if report.violations:
         raise report.violations[0].error
+
+
+def _storage_options(app: AppContext, path: Path) -> dict[str, Any]:
+    """The fsspec options in ``path``; their secret values join the redactor first."""
+    try:
+        options = codec.loads(path.read_bytes())
+    except (OSError, ValueError):
+        raise ConfigError(f"--storage-options {path.name}: not a readable JSON file") from None
+    if not isinstance(options, dict):
+        raise ConfigError(f"--storage-options {path.name}: must hold a JSON object")
+    app.redactor.add(collect_secrets(options))
+    return options

@@ -101,6 +101,10 @@ def fast_records(data: Any, line_count: int, st: StreamState) -> FastRun | None:
 
 def fast_bare_records(data: bytes, st: StreamState) -> list[pa.RecordBatch] | None:
     """Bare records (a BATCH jsonl file) as batches, or ``None`` to take the row path."""
+    if st.native is not None:
+        batches = native.decode_bare(st.native, data)
+        if batches is not None:
+            return batches
     if st.record_parse is None:
         return None
     try:

@@ -23,7 +23,7 @@ from dativo_protocol.schema.arrow import ENCODING_META, SOURCE_NAME_META
 
 if TYPE_CHECKING:
     from dativo_native import Decoder
-    from dativo_native._native import ColumnBuffers, FieldSpec
+    from dativo_native._native import ColumnBuffers, FieldSpec, Part
 
 #: environment switch: ``0`` (or ``false``/``off``/``no``) disables the native decoder
 ENV_SWITCH = "DATIVO_NATIVE"
@@ -131,15 +131,28 @@ def decode(
         parts, last_state, lines, rejection = native.decoder.decode(data, stream, split_bytes)
     if parts is None or rejection is not None or lines != line_count:
         return None
-    schema = native.target
-    batches = [
+    return NativeRun(_batches(native.target, parts), last_state)
+
+
+def decode_bare(native: NativeDecoder, data: Any) -> list[pa.RecordBatch] | None:
+    """Bare record objects, one per line (a BATCH jsonl file; blank lines skipped), as
+    batches, or ``None`` when the decoder rejects a line."""
+    if len(data) and data[-1:] != b"\n":
+        data = bytes(data) + b"\n"  # the last line may lack its newline in a file
+    parts, _, _, rejection = native.decoder.decode(data, None)
+    if parts is None or rejection is not None:
+        return None
+    return _batches(native.target, parts)
+
+
+def _batches(schema: pa.Schema, parts: list[Part]) -> list[pa.RecordBatch]:
+    return [
         pa.RecordBatch.from_arrays(
             [_array(f.type, c) for f, c in zip(schema, cols, strict=True)], schema=schema
         )
         for rows, cols in parts
         if rows
     ]
-    return NativeRun(batches, last_state)
 
 
 def specs(schema: pa.Schema) -> Sequence[FieldSpec]:

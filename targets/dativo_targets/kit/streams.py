@@ -91,5 +91,6 @@ def build_stream(
         record_parse=record_parse,
         envelope_parse=envelope,
         checked=checked.schema,
-        native=build_decoder(checked.schema, mapped.schema),
+        # strict checks every record's JSON Schema line by line: no fast decoder
+        native=None if validation == "strict" else build_decoder(checked.schema, mapped.schema),
     )
