@@ -338,7 +338,6 @@ def test_upsert_on_a_partitioned_table_rewrites_only_files_with_hits(tmp_path):
     assert got[5] == "v2-5"
 
 
-
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
