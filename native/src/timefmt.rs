@@ -1,7 +1,8 @@
 //! Strict RFC 3339 date-times and ISO dates, as microseconds / days since the Unix epoch.
 //!
-//! Accepted: `YYYY-MM-DDTHH:MM:SS[.f{1,6}](Z|+HH:MM|-HH:MM)` and `YYYY-MM-DD`, years 0001-9999,
-//! real calendar days, no leap seconds. Anything else is `None` (the caller rejects the line and
+//! Accepted: `YYYY-MM-DDTHH:MM:SS[.f{1,6}][Z|+HH:MM|-HH:MM]` and `YYYY-MM-DD`, years 0001-9999,
+//! real calendar days, no leap seconds. A date-time without an offset is read as UTC, as the row
+//! path does (`naive_timestamps="utc"`). Anything else is `None` (the caller rejects the line and
 //! the slower Python path decides).
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
@@ -69,7 +70,7 @@ pub fn parse_date(s: &str) -> Option<i32> {
 
 pub fn parse_timestamp_us(s: &str) -> Option<i64> {
     let s = s.as_bytes();
-    if s.len() < 20 || s[10] != b'T' || s[13] != b':' || s[16] != b':' {
+    if s.len() < 19 || s[10] != b'T' || s[13] != b':' || s[16] != b':' {
         return None;
     }
     let days = date_prefix(s)?;
@@ -81,7 +82,7 @@ pub fn parse_timestamp_us(s: &str) -> Option<i64> {
     }
     let mut pos = 19;
     let mut micros: i64 = 0;
-    if s[pos] == b'.' {
+    if s.get(pos) == Some(&b'.') {
         let start = pos + 1;
         let mut end = start;
         while end < s.len() && s[end].is_ascii_digit() {
@@ -95,7 +96,7 @@ pub fn parse_timestamp_us(s: &str) -> Option<i64> {
         pos = end;
     }
     let offset_secs: i64 = match &s[pos..] {
-        b"Z" => 0,
+        b"Z" | b"" => 0,
         [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
             let oh = i64::from(digits(&[*h1, *h2])?);
             let om = i64::from(digits(&[*m1, *m2])?);
@@ -136,7 +137,11 @@ mod tests {
             Some(1_709_164_800_000_000)
         );
         assert_eq!(parse_timestamp_us("2023-02-29T00:00:00Z"), None);
-        assert_eq!(parse_timestamp_us("2023-01-01T00:00:00"), None);
+        assert_eq!(
+            parse_timestamp_us("2023-01-01T00:00:00"),
+            Some(1_672_531_200_000_000)
+        );
+        assert_eq!(parse_timestamp_us("2023-01-01T00:00:00."), None);
         assert_eq!(parse_timestamp_us("2023-01-01T00:00:00.1234567Z"), None);
         assert_eq!(parse_timestamp_us("2023-01-01 00:00:00Z"), None);
         assert_eq!(parse_timestamp_us("0001-01-01T00:00:00+01:00"), None);

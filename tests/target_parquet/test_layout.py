@@ -158,3 +158,30 @@ def test_batch_messages_jsonl_gzip_and_parquet(tmp_path: Path) -> None:
     res = target(tmp_path, {"destination_path": str(tmp_path / "o2")}, schema() + msg)
     assert res.returncode == ExitCode.RECORD
     assert "line 2: BATCH file 1, line 2" in res.stderr.decode()
+
+
+def test_strict_validation_checks_batch_jsonl_records_too(tmp_path: Path) -> None:
+    # a constraint only the JSON Schema check sees (the Arrow type fits): fast lets it through,
+    # strict must reject it inside the BATCH file as it does on a RECORD line
+    props = {"id": {"type": "integer", "minimum": 1}, "name": {"type": "string"}}
+    batch_file = tmp_path / "b.jsonl"
+    batch_file.write_bytes(b'{"id": 1, "name": "a"}\n{"id": -5, "name": "b"}\n')
+    msg = line(
+        {
+            "type": "BATCH",
+            "stream": "users",
+            "encoding": {"format": "jsonl"},
+            "manifest": [str(batch_file)],
+        }
+    )
+    data = schema(props=props) + msg + state({"b": 1})
+    fast = target(tmp_path, {"destination_path": str(tmp_path / "fast")}, data)
+    assert fast.returncode == 0, fast.stderr
+    assert sorted(r["id"] for r in read_rows(tmp_path / "fast" / "users")) == [-5, 1]
+    strict = target(
+        tmp_path, {"destination_path": str(tmp_path / "strict"), "validation": "strict"}, data
+    )
+    assert strict.returncode == ExitCode.RECORD
+    assert "line 2: BATCH file 1, line 2" in strict.stderr.decode()
+    assert states(strict.stdout) == []
+    assert parquet_files(tmp_path / "strict") == []

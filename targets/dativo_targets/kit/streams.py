@@ -86,11 +86,14 @@ def build_stream(
         )
     except NotFastParseable:
         record_parse = envelope = None
+    if validation == "strict":
+        # strict checks every record's JSON Schema one by one (RECORD lines and BATCH jsonl
+        # files alike): no fast path may bypass it
+        record_parse = envelope = None
     return StreamState(
         schema=schema,
         record_parse=record_parse,
         envelope_parse=envelope,
         checked=checked.schema,
-        # strict checks every record's JSON Schema line by line: no fast decoder
         native=None if validation == "strict" else build_decoder(checked.schema, mapped.schema),
     )
