@@ -336,3 +336,22 @@ def test_upsert_on_a_partitioned_table_rewrites_only_files_with_hits(tmp_path):
     got = {r["id"]: r["name"] for r in rows(settings)}
     assert len(got) == 40
     assert got[5] == "v2-5"
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({}, "65536"),  # high-cardinality columns fall back to plain encoding early
+        ({"table_properties": {"write.parquet.dict-size-bytes": "2097152"}}, "2097152"),
+    ],
+)
+def test_new_tables_get_a_small_dictionary_size_limit_unless_configured(tmp_path, extra, expected):
+    settings = local_settings(tmp_path, **extra)
+    sink = make_sink(settings)
+    sink.open_stream("users", users_schema())
+    sink.write("users", users(range(3)))
+    sink.commit(None)
+    sink.close()
+    table = open_catalog(settings).load_table(("singer", "users"))
+    assert table.properties["write.parquet.dict-size-bytes"] == expected
+    assert [r["id"] for r in rows(settings)] == [0, 1, 2]
