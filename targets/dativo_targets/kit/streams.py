@@ -21,8 +21,9 @@ Validation = Literal["off", "fast", "strict"]
 class StreamState:
     """One stream: the sink's schema plus the parse schemas of the fast path.
 
-    ``record_parse`` is the schema pyarrow.json reads a bare record with (``None`` when the
-    stream has fields it cannot read, e.g. JSON-encoded objects: those go line by line);
+    ``record_parse`` is the schema pyarrow.json reads a bare record with (``None`` in strict
+    mode, which has no fast path, and when the stream has fields it cannot read, e.g.
+    JSON-encoded objects: those go line by line);
     ``envelope_parse`` wraps it in a RECORD message. Parse schemas are all nullable; ``checked``
     says which fields must not be null (in ``fast``/``strict`` mode: required fields whose type
     excludes null, and key properties), checked vectorised after the parse.
@@ -73,27 +74,28 @@ def build_stream(
         key_properties=key_properties,
         bookmark_properties=bookmark_properties,
     )
-    record_parse: pa.Schema | None
-    envelope: pa.Schema | None
-    try:
-        record_parse = parse_schema(checked.schema)
-        envelope = pa.schema(
-            [
-                ("type", pa.string()),
-                ("stream", pa.string()),
-                ("record", pa.struct(list(record_parse))),
-            ]
-        )
-    except NotFastParseable:
-        record_parse = envelope = None
-    if validation == "strict":
-        # strict checks every record's JSON Schema one by one (RECORD lines and BATCH jsonl
-        # files alike): no fast path may bypass it
-        record_parse = envelope = None
+    record_parse: pa.Schema | None = None
+    envelope: pa.Schema | None = None
+    native: NativeDecoder | None = None
+    # strict checks every record's JSON Schema one by one (RECORD lines and BATCH jsonl files
+    # alike): no fast path may bypass it, so a strict stream gets none
+    if validation != "strict":
+        try:
+            record_parse = parse_schema(checked.schema)
+            envelope = pa.schema(
+                [
+                    ("type", pa.string()),
+                    ("stream", pa.string()),
+                    ("record", pa.struct(list(record_parse))),
+                ]
+            )
+        except NotFastParseable:
+            record_parse = envelope = None
+        native = build_decoder(checked.schema, mapped.schema)
     return StreamState(
         schema=schema,
         record_parse=record_parse,
         envelope_parse=envelope,
         checked=checked.schema,
-        native=None if validation == "strict" else build_decoder(checked.schema, mapped.schema),
+        native=native,
     )
