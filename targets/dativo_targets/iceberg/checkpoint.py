@@ -21,7 +21,7 @@ did commit (at-least-once) and is idempotent for upsert tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from dativo_protocol import codec
 if TYPE_CHECKING:
     from pyiceberg.catalog import Catalog
     from pyiceberg.table import Table
+    from pyiceberg.table.snapshots import Snapshot
 
 STATE_ID = "dativo.state-id"
 RUN_ID = "dativo.run-id"
@@ -76,19 +77,30 @@ class _Checkpoint:
         return self.declared <= self.seen
 
 
-def _entries(name: str, table: Table, state_id: str) -> Iterable[tuple[tuple[str, int], str, Any]]:
+def history(table: Table) -> Iterator[Snapshot]:
+    """The table's snapshots, newest first, as far back as recovery looks (``MAX_DEPTH``)."""
     from pyiceberg.table.snapshots import ancestors_of
 
     for depth, snapshot in enumerate(ancestors_of(table.current_snapshot(), table.metadata)):
         if depth >= MAX_DEPTH:
             return
-        summary = snapshot.summary
-        if summary is None or summary[STATE_ID] != state_id:
-            continue
-        run, number = summary[RUN_ID], summary[CHECKPOINT]
-        if run is None or number is None:
-            continue
-        yield (str(run), int(number)), name, snapshot
+        yield snapshot
+
+
+def checkpoint_of(snapshot: Snapshot, state_id: str) -> tuple[str, int] | None:
+    """``(run id, checkpoint number)`` of a checkpoint snapshot of pipeline ``state_id``."""
+    summary = snapshot.summary
+    if summary is None or summary[STATE_ID] != state_id:
+        return None
+    run, number = summary[RUN_ID], summary[CHECKPOINT]
+    return None if run is None or number is None else (str(run), int(number))
+
+
+def _entries(name: str, table: Table, state_id: str) -> Iterable[tuple[tuple[str, int], str, Any]]:
+    for snapshot in history(table):
+        key = checkpoint_of(snapshot, state_id)
+        if key is not None:
+            yield key, name, snapshot
 
 
 def recover_from_tables(tables: Mapping[str, Table], state_id: str) -> dict[str, Any] | None:

@@ -19,13 +19,12 @@ checkpoints at once: one could see the other's checkpoint half-way and undo it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from dativo_protocol import codec
 from dativo_protocol.errors import DestinationError
 
-from .checkpoint import CHECKPOINT, MAX_DEPTH, RUN_ID, STATE_ID, TABLES
+from .checkpoint import STATE_ID, TABLES, checkpoint_of, history
 from .files import FileChanges, commit_files, current_files
 
 if TYPE_CHECKING:
@@ -40,26 +39,14 @@ REVERTS = "dativo.reverts"
 _ATTEMPTS = 5
 
 
-def _history(table: Table) -> Iterator[Snapshot]:
-    from pyiceberg.table.snapshots import ancestors_of
-
-    for depth, snapshot in enumerate(ancestors_of(table.current_snapshot(), table.metadata)):
-        if depth >= MAX_DEPTH:
-            return
-        yield snapshot
-
-
 def _key(snapshot: Snapshot, state_id: str) -> str | None:
     """``<run>:<checkpoint>`` of a checkpoint snapshot of pipeline ``state_id``."""
-    summary = snapshot.summary
-    if summary is None or summary[STATE_ID] != state_id:
-        return None
-    run, number = summary[RUN_ID], summary[CHECKPOINT]
-    return None if run is None or number is None else f"{run}:{number}"
+    found = checkpoint_of(snapshot, state_id)
+    return None if found is None else f"{found[0]}:{found[1]}"
 
 
 def _has(table: Table, key: str, state_id: str) -> bool:
-    return any(_key(snapshot, state_id) == key for snapshot in _history(table))
+    return any(_key(snapshot, state_id) == key for snapshot in history(table))
 
 
 def undo_incomplete(catalog: Catalog, namespace: str, state_id: str, table: Table) -> Table:
@@ -71,7 +58,7 @@ def undo_incomplete(catalog: Catalog, namespace: str, state_id: str, table: Tabl
 
     reverted: set[str] = set()
     newest = None
-    for snapshot in _history(table):
+    for snapshot in history(table):
         summary = snapshot.summary
         if summary is not None and summary[STATE_ID] == state_id and summary[REVERTS]:
             reverted.add(str(summary[REVERTS]))
