@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# System packages the test suite needs (Debian): a PostgreSQL server. Idempotent.
+# System packages the test suite needs (Debian): a PostgreSQL server, and Java + Maven for
+# Apache Iceberg's REST catalog test server (its jars come from Maven Central on first use).
+# Idempotent.
 set -euo pipefail
 need=()
 compgen -G "/usr/lib/postgresql/*/bin/postgres" >/dev/null || need+=(postgresql)
 command -v psql >/dev/null || need+=(postgresql-client)
+command -v java >/dev/null || need+=(default-jre-headless)
+command -v mvn >/dev/null || need+=(maven)
 if ((${#need[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
     echo "system-deps: please install: ${need[*]} (needs root)" >&2
