@@ -87,9 +87,7 @@ def test_upsert_replay_leaves_one_row_per_key(iceberg_rest_server, run_cli, tmp_
     first = run_cli("target-iceberg", "--config", cfg, input=jsonl(users(range(1, 31))))
     assert first.returncode == 0, first.stderr
     # a restart from an older state replays ids 21..30 and goes on to 40, with new values
-    replay = run_cli(
-        "target-iceberg", "--config", cfg, input=jsonl(users(range(21, 41), tag="v2"))
-    )
+    replay = run_cli("target-iceberg", "--config", cfg, input=jsonl(users(range(21, 41), tag="v2")))
     assert replay.returncode == 0, replay.stderr
     assert states(replay.stdout)[-1] == {"bookmarks": {"users": {"id": 40}}}
 
