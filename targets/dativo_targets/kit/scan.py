@@ -91,6 +91,35 @@ def split(
         yield Segment(True, line, view[pos:], first_line + line_count - line, data, pos)
 
 
+def cut(seg: Segment, index: int, offset: int) -> tuple[Segment, Segment]:
+    """``seg`` cut before its line ``index``, which starts at byte ``offset`` of ``seg.data``."""
+    data, start = seg.data, seg.start
+    return (
+        Segment(True, seg.first_line, data[:offset], index, seg.base, start),
+        Segment(
+            True,
+            seg.first_line + index,
+            data[offset:],
+            seg.line_count - index,
+            seg.base,
+            start + offset,
+        ),
+    )
+
+
+def cut_first(seg: Segment) -> tuple[Segment, Segment]:
+    """The first line of ``seg`` and the lines after it."""
+    end = seg.base.find(b"\n", seg.start, seg.start + seg.data.nbytes)
+    first, after = cut(seg, 1, seg.data.nbytes if end < 0 else end + 1 - seg.start)
+    return first, after
+
+
+def record_stream(data: memoryview) -> str | None:
+    """The ``stream`` of the RECORD line that starts ``data`` (usual layout), if any."""
+    m = _RECORD_PREFIX.match(data)
+    return m.group(1).decode("utf-8", "replace") if m else None
+
+
 def first_stream(data: memoryview) -> str | None:
     """The ``stream`` of the first RECORD line of a run, if the scan can see it."""
     m = _RECORD_PREFIX.search(data, 0, 65536)
