@@ -313,8 +313,8 @@ impl Decoder {
     /// `(parts, last_state, lines, rejection)`: on success `parts` is a list of
     /// `(rows, [column buffers])`, `last_state` the 0-based line index of the last STATE line
     /// (or None), `lines` the number of lines; on rejection `parts` is None and `rejection`
-    /// is `(line_index, reason, byte_offset_of_the_line)`. `stream=None` reads bare record objects, one per line (BATCH
-    /// jsonl files).
+    /// is `(line_index, reason, byte_offset_of_the_line)`. `stream=None` reads bare record
+    /// objects, one per line (BATCH jsonl files).
     #[pyo3(signature = (data, stream, split_bytes = DEFAULT_SPLIT_BYTES))]
     fn decode<'py>(
         &self,

@@ -5,6 +5,7 @@ goes on after it; order, STATE lines and results are those of the pure-Python pa
 from __future__ import annotations
 
 import io
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,8 @@ import pytest
 from dativo_targets.kit.deadletter import DeadLetter
 from dativo_targets.kit.loop import MAX_STOPS, RunStats, run_target
 from dativo_targets.kit.settings import KitSettings
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from dativo_protocol.errors import RecordValidationError
 from tests.native.test_free_form import FREE, GOOD
@@ -97,3 +100,70 @@ def test_bad_records_go_to_the_dead_letter_and_the_rest_stays_native(
         for x in f.read_bytes().splitlines()
     ]
     assert sorted(e["line"] for e in entries) == [11, 703, 1406]
+
+
+#: the kinds of lines a generated input mixes (``t`` has its SCHEMA at the start)
+KINDS = ["good", "good", "good", "minus_zero", "bad", "state", "blank", "other"]
+
+
+def mixed_input(kinds: list[str]) -> tuple[bytes, int | None]:
+    """The lines for ``kinds`` and the line number of the first bad record (if any)."""
+    out = [SCHEMA, schema("t", {"id": {"type": "integer"}})]
+    first_bad = None
+    for i, kind in enumerate(kinds, 1):
+        if kind == "good":
+            out.append(record({**GOOD, "id": i, "o": {"i": i}}, "s"))
+        elif kind == "minus_zero":
+            out.append(MINUS_ZERO % i)
+        elif kind == "bad":
+            out.append(record({**GOOD, "id": f"x{i}"}, "s"))
+            first_bad = first_bad or len(out)
+        elif kind == "state":
+            out.append(state({"at": i}))
+        elif kind == "blank":
+            out.append(b"\n")
+        else:
+            out.append(record({"id": i}, "t"))
+    return b"".join(out), first_bad
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kinds=st.lists(st.sampled_from(KINDS), min_size=1, max_size=60),
+    chunk=st.integers(1024, 8000),
+    flush=st.integers(3, 40),
+    dead=st.booleans(),
+)
+def test_mixed_input_gives_what_the_pure_paths_give(
+    kinds: list[str], chunk: int, flush: int, dead: bool
+) -> None:
+    data, first_bad = mixed_input(kinds)
+    results: list[tuple[Any, ...]] = []
+    for native in (True, False):
+        with pytest.MonkeyPatch.context() as mp, tempfile.TemporaryDirectory() as tmp:
+            extra: dict[str, Any] = {"read_chunk_bytes": chunk, "flush_max_rows": flush}
+            if dead:
+                extra |= {"on_invalid_record": "dead_letter", "dead_letter": DeadLetter(tmp)}
+            try:
+                sink, stats, emitted = run(data, mp, native, **extra)
+            except RecordValidationError as exc:
+                results.append(("error", exc.line))
+                continue
+            results.append((sink.rows, emitted.splitlines()[-1:], stats.dead_letters))
+    if first_bad is not None and not dead:
+        assert results[0] == ("error", first_bad)
+    else:
+        assert results[0][0] != "error"
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native", "pure"])
+def test_a_split_piece_after_the_first_counts_its_lines_from_its_start(
+    monkeypatch: pytest.MonkeyPatch, native: bool
+) -> None:
+    """A piece that starts mid-block and is split at a STATE line: its lines were counted from
+    the block's start, so the bad record was named as line 8 (found by the test above)."""
+    data, first_bad = mixed_input(["state", "state", "bad"])
+    with pytest.raises(RecordValidationError) as err:
+        run(data, monkeypatch, native, read_chunk_bytes=1024, flush_max_rows=3)
+    assert err.value.line == first_bad == 5

@@ -66,7 +66,7 @@ def split(
         return
     pos = start  # start of the current run
     line = first_line
-    counted, n = 0, 0  # lines of the run up to offset ``counted``
+    counted, n = start, 0  # lines of the run up to offset ``counted``
     for at, is_state in events:
         end = data.find(b"\n", at, size)
         end = size if end < 0 else end + 1
