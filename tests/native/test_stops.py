@@ -103,7 +103,7 @@ def test_bad_records_go_to_the_dead_letter_and_the_rest_stays_native(
 
 
 #: the kinds of lines a generated input mixes (``t`` has its SCHEMA at the start)
-KINDS = ["good", "good", "good", "minus_zero", "bad", "state", "blank", "other"]
+KINDS = ["good", "good", "good", "minus_zero", "bad", "state", "blank", "other", "schema"]
 
 
 def mixed_input(kinds: list[str]) -> tuple[bytes, int | None]:
@@ -122,6 +122,8 @@ def mixed_input(kinds: list[str]) -> tuple[bytes, int | None]:
             out.append(state({"at": i}))
         elif kind == "blank":
             out.append(b"\n")
+        elif kind == "schema":  # taps send a stream's SCHEMA again
+            out.append(SCHEMA)
         else:
             out.append(record({"id": i}, "t"))
     return b"".join(out), first_bad
