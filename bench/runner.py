@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shlex
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -68,13 +70,20 @@ def make_input(path: Path, records: int, state_every: int) -> None:
                 )
 
 
-def timed(argv: list[str], env: dict[str, str]) -> tuple[float, bytes]:
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, bytes]:
+    """Wall seconds, CPU seconds (the command and every process it waited for), stdout."""
+    cpu = _children_cpu()
     start = time.perf_counter()
     proc = subprocess.run(argv, env=env, capture_output=True, check=False)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         sys.exit(f"command failed ({proc.returncode}): {argv}\n{proc.stderr.decode()[-2000:]}")
-    return elapsed, proc.stdout
+    return elapsed, _children_cpu() - cpu, proc.stdout
 
 
 def bench_pipe(args: argparse.Namespace, work: Path) -> None:
@@ -94,8 +103,8 @@ def bench_pipe(args: argparse.Namespace, work: Path) -> None:
     }
     shell = f"{tap} --config {work / 'tap.json'} | {target} --config {shlex.quote(str(target_config))} > /dev/null"
 
-    def dativo(run: int) -> tuple[float, float]:
-        wall, out = timed(
+    def dativo(run: int) -> tuple[float, float, float]:
+        wall, cpu, out = timed(
             [str(BIN / "dativo"), "run", "--json", "--tap", tap, "--tap-config", str(work / "tap.json"),
              "--target", target, "--target-config", str(target_config),
              "--state-backend", str(work / f"state-{run}"), "--full-refresh"],
@@ -106,19 +115,24 @@ def bench_pipe(args: argparse.Namespace, work: Path) -> None:
             args.records % args.state_every > 0
         ):
             sys.exit(f"the runner moved {summary['messages']} messages, not the whole input")
-        return wall, float(summary["pipeline_s"])
+        return wall, cpu, float(summary["pipeline_s"])
 
     size_mb = data.stat().st_size / 1e6
     print(f"input: {args.records:,} records, {size_mb:,.1f} MB; target: {target.split()[-1]}")
-    shell_times, walls, pipes = [], [], []
+    shell_times, shell_cpus, walls, cpus, pipes = [], [], [], [], []
     for run in range(args.repeat):  # interleaved, so machine load hits both sides alike
-        shell_times.append(timed(["bash", "-c", shell], env)[0])
-        wall, pipe = dativo(run)
+        wall, cpu, _ = timed(["bash", "-c", shell], env)
+        shell_times.append(wall)
+        shell_cpus.append(cpu)
+        wall, cpu, pipe = dativo(run)
         walls.append(wall)
+        cpus.append(cpu)
         pipes.append(pipe)
     shell_t = statistics.median(shell_times)
     pipe_t = statistics.median(pipes)
     wall_t = statistics.median(walls)
+    shell_c = statistics.median(shell_cpus)
+    cpu_t = statistics.median(cpus)
     n = args.records
     print(f"shell pipe (tap | target):       {shell_t:7.3f} s  {n / shell_t:12,.0f} rec/s")
     print(f"dativo run, tap+target phase:    {pipe_t:7.3f} s  {n / pipe_t:12,.0f} rec/s")
@@ -130,6 +144,49 @@ def bench_pipe(args: argparse.Namespace, work: Path) -> None:
         f"throughput loss of the tap+target phase vs the shell pipe: {1 - shell_t / pipe_t:6.1%} (goal < 3%)"
     )
     print(f"ratio dativo/shell (tap+target phase): {pipe_t / shell_t:.3f}")
+    print(
+        f"CPU: shell pipe {shell_c:.3f} s, dativo run {cpu_t:.3f} s"
+        f" (+{cpu_t - shell_c:.3f} s: the runner, start-up included)"
+    )
+
+
+def bench_relay(args: argparse.Namespace, work: Path) -> None:
+    from dativo_protocol.runner.relay import Scan, enlarge_pipe, relay
+
+    data = work / "input.jsonl"
+    if not data.exists():
+        make_input(data, args.records, args.state_every)
+    cpus = []
+    for _ in range(args.repeat):
+        src_r, src_w = os.pipe2(os.O_CLOEXEC)
+        dst_r, dst_w = os.pipe2(os.O_CLOEXEC)
+        enlarge_pipe(src_w)
+        enlarge_pipe(dst_w)
+        source = subprocess.Popen(["cat", str(data)], stdout=src_w)
+        sink = subprocess.Popen(["cat"], stdin=dst_r, stdout=subprocess.DEVNULL)
+        os.close(src_w)
+        os.close(dst_r)
+        scan = Scan()
+        used: list[float] = []
+
+        def run(scan: Scan = scan, used: list[float] = used) -> None:
+            start = time.thread_time()
+            relay(src_r, dst_w, scan)
+            used.append(time.thread_time() - start)
+
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+        source.wait()
+        sink.wait()
+        if scan.byte_count != data.stat().st_size or scan.last_state is None:
+            sys.exit(f"the relay moved {scan.byte_count} bytes and saw state {scan.last_state}")
+        cpus.append(used[0])
+    cpu = statistics.median(cpus)
+    print(
+        f"relay alone (tee/splice + scan of {scan.lines:,} lines): {cpu:.3f} s CPU"
+        f" (median of {args.repeat}), {cpu / args.records * 1e6:.3f} s per 1M records"
+    )
 
 
 def bench_state(args: argparse.Namespace, work: Path) -> None:
@@ -169,11 +226,15 @@ def main() -> None:
     parser.add_argument("--target", help="target command (default: a null Python target)")
     parser.add_argument("--target-config", type=codec.loads, help="target config as JSON")
     parser.add_argument("--puts", type=int, default=200)
+    parser.add_argument("--relay-only", action="store_true", help="run only the relay part")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dativo-bench-") as tmp:
         work = Path(tmp)
-        bench_pipe(args, work)
-        bench_state(args, work)
+        if not args.relay_only:
+            bench_pipe(args, work)
+        bench_relay(args, work)
+        if not args.relay_only:
+            bench_state(args, work)
 
 
 if __name__ == "__main__":
