@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from dativo_protocol import codec
+from dativo_protocol.runner.relay import Scan, enlarge_pipe, relay
 
 HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -70,6 +71,19 @@ def make_input(path: Path, records: int, state_every: int) -> None:
                 )
 
 
+_OWN_CPU = """
+import atexit, resource, sys
+from pathlib import Path
+out = Path(sys.argv.pop(1))
+def _own() -> None:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    out.write_text(str(usage.ru_utime + usage.ru_stime))
+atexit.register(_own)
+from dativo_protocol.runner.cli import main
+sys.exit(main())
+"""
+
+
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
@@ -103,9 +117,11 @@ def bench_pipe(args: argparse.Namespace, work: Path) -> None:
     }
     shell = f"{tap} --config {work / 'tap.json'} | {target} --config {shlex.quote(str(target_config))} > /dev/null"
 
-    def dativo(run: int) -> tuple[float, float, float]:
+    def dativo(run: int) -> tuple[float, float, float, float]:
+        own = work / f"own-cpu-{run}"
         wall, cpu, out = timed(
-            [str(BIN / "dativo"), "run", "--json", "--tap", tap, "--tap-config", str(work / "tap.json"),
+            # the console script's two lines, plus: write this process's own CPU when it exits
+            [sys.executable, "-c", _OWN_CPU, str(own), "run", "--json", "--tap", tap, "--tap-config", str(work / "tap.json"),
              "--target", target, "--target-config", str(target_config),
              "--state-backend", str(work / f"state-{run}"), "--full-refresh"],
             env,
@@ -115,19 +131,20 @@ def bench_pipe(args: argparse.Namespace, work: Path) -> None:
             args.records % args.state_every > 0
         ):
             sys.exit(f"the runner moved {summary['messages']} messages, not the whole input")
-        return wall, cpu, float(summary["pipeline_s"])
+        return wall, cpu, float(summary["pipeline_s"]), float(own.read_text())
 
     size_mb = data.stat().st_size / 1e6
     print(f"input: {args.records:,} records, {size_mb:,.1f} MB; target: {target.split()[-1]}")
-    shell_times, shell_cpus, walls, cpus, pipes = [], [], [], [], []
+    shell_times, shell_cpus, walls, cpus, pipes, owns = [], [], [], [], [], []
     for run in range(args.repeat):  # interleaved, so machine load hits both sides alike
         wall, cpu, _ = timed(["bash", "-c", shell], env)
         shell_times.append(wall)
         shell_cpus.append(cpu)
-        wall, cpu, pipe = dativo(run)
+        wall, cpu, pipe, own = dativo(run)
         walls.append(wall)
         cpus.append(cpu)
         pipes.append(pipe)
+        owns.append(own)
     shell_t = statistics.median(shell_times)
     pipe_t = statistics.median(pipes)
     wall_t = statistics.median(walls)
@@ -146,45 +163,47 @@ def bench_pipe(args: argparse.Namespace, work: Path) -> None:
     print(f"ratio dativo/shell (tap+target phase): {pipe_t / shell_t:.3f}")
     print(
         f"CPU: shell pipe {shell_c:.3f} s, dativo run {cpu_t:.3f} s"
-        f" (+{cpu_t - shell_c:.3f} s: the runner, start-up included)"
+        f" (+{cpu_t - shell_c:.3f} s: the runner, start-up included);"
+        f" the runner process's own CPU: {statistics.median(owns):.3f} s"
     )
 
 
-def bench_relay(args: argparse.Namespace, work: Path) -> None:
-    from dativo_protocol.runner.relay import Scan, enlarge_pipe, relay
+def _relay_once(data: Path) -> tuple[float, Scan]:
+    """The relay's thread CPU moving ``data`` from a ``cat`` to a ``cat`` into /dev/null."""
+    src_r, src_w = os.pipe2(os.O_CLOEXEC)
+    dst_r, dst_w = os.pipe2(os.O_CLOEXEC)
+    enlarge_pipe(src_w)
+    enlarge_pipe(dst_w)
+    source = subprocess.Popen(["cat", str(data)], stdout=src_w)
+    sink = subprocess.Popen(["cat"], stdin=dst_r, stdout=subprocess.DEVNULL)
+    os.close(src_w)
+    os.close(dst_r)
+    scan = Scan()
+    used: list[float] = []
 
+    def run() -> None:
+        start = time.thread_time()
+        relay(src_r, dst_w, scan)
+        used.append(time.thread_time() - start)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    source.wait()
+    sink.wait()
+    if scan.byte_count != data.stat().st_size or scan.last_state is None:
+        sys.exit(f"the relay moved {scan.byte_count} bytes and saw state {scan.last_state}")
+    return used[0], scan
+
+
+def bench_relay(args: argparse.Namespace, work: Path) -> None:
     data = work / "input.jsonl"
     if not data.exists():
         make_input(data, args.records, args.state_every)
-    cpus = []
-    for _ in range(args.repeat):
-        src_r, src_w = os.pipe2(os.O_CLOEXEC)
-        dst_r, dst_w = os.pipe2(os.O_CLOEXEC)
-        enlarge_pipe(src_w)
-        enlarge_pipe(dst_w)
-        source = subprocess.Popen(["cat", str(data)], stdout=src_w)
-        sink = subprocess.Popen(["cat"], stdin=dst_r, stdout=subprocess.DEVNULL)
-        os.close(src_w)
-        os.close(dst_r)
-        scan = Scan()
-        used: list[float] = []
-
-        def run(scan: Scan = scan, used: list[float] = used) -> None:
-            start = time.thread_time()
-            relay(src_r, dst_w, scan)
-            used.append(time.thread_time() - start)
-
-        thread = threading.Thread(target=run)
-        thread.start()
-        thread.join()
-        source.wait()
-        sink.wait()
-        if scan.byte_count != data.stat().st_size or scan.last_state is None:
-            sys.exit(f"the relay moved {scan.byte_count} bytes and saw state {scan.last_state}")
-        cpus.append(used[0])
-    cpu = statistics.median(cpus)
+    runs = [_relay_once(data) for _ in range(args.repeat)]
+    cpu = statistics.median(cpu for cpu, _ in runs)
     print(
-        f"relay alone (tee/splice + scan of {scan.lines:,} lines): {cpu:.3f} s CPU"
+        f"relay alone (tee/splice + scan of {runs[0][1].lines:,} lines): {cpu:.3f} s CPU"
         f" (median of {args.repeat}), {cpu / args.records * 1e6:.3f} s per 1M records"
     )
 
