@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from dativo_protocol import codec
+from dativo_protocol.blocks import Block, BlockReader
 from dativo_protocol.errors import (
     DativoError,
     ProtocolError,
@@ -26,7 +27,6 @@ from dativo_protocol.singer import (
 )
 from dativo_targets.kit import batchfiles, scan
 from dativo_targets.kit.checkpoint import Checkpointer
-from dativo_targets.kit.chunks import Block, BlockReader
 from dativo_targets.kit.deadletter import DeadLetter
 from dativo_targets.kit.decode import fast_records, rows_to_batch
 from dativo_targets.kit.metrics import Metrics
