@@ -24,6 +24,7 @@ from dativo_protocol.singer import (
     BatchMessage,
     SchemaMessage,
     StateMessage,
+    record_parts,
 )
 from dativo_targets.kit import batchfiles, scan
 from dativo_targets.kit.checkpoint import Checkpointer
@@ -256,16 +257,7 @@ class _Loop:
             self._flush_rows(current, rows, line_nos)
 
     def _record_envelope(self, msg: dict[str, Any], line_no: int) -> tuple[StreamState, Any]:
-        stream, record = msg.get("stream"), msg.get("record")
-        if not isinstance(stream, str) or not isinstance(record, dict):
-            raise ProtocolError(
-                "a RECORD needs 'stream' (a string) and 'record' (an object)", line=line_no
-            )
-        st = self.streams.get(stream)
-        if st is None:
-            raise RecordBeforeSchemaError(
-                "RECORD before any SCHEMA for its stream", stream=stream, line=line_no
-            )
+        _, record, st = record_parts(msg, self.streams, line_no)
         return st, record
 
     def _flush_rows(self, st: StreamState, rows: list[dict[str, Any]], line_nos: list[int]) -> None:
