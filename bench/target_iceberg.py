@@ -214,6 +214,9 @@ def main() -> None:
         help="rates from wall time, or from the target's CPU time (shared machines)",
     )
     parser.add_argument(
+        "--repeat", type=int, default=1, help="runs of each throughput target; the fastest counts"
+    )
+    parser.add_argument(
         "--parts",
         default="throughput,merge,latency",
         help="comma-separated subset of: throughput, merge, latency",
@@ -226,7 +229,8 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="bench-iceberg-"))
     try:
         if "throughput" in parts or "merge" in parts:
-            throughput(n, checkpoint, clock, standard, workdir, show="throughput" in parts)
+            show = "throughput" in parts
+            throughput(n, checkpoint, clock, standard, workdir, show, args.repeat)
         if "merge" in parts:
             merge_vs_pyiceberg(workdir / "append", workdir, min(n, args.peer_records), checkpoint)
         if "latency" in parts:
@@ -239,25 +243,54 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def best_of(
+    repeat: int, clock: str, script: str, config: dict[str, Any], source: Path, workdir: Path
+) -> tuple[Timing, bytes]:
+    """The fastest of ``repeat`` runs, each on a fresh destination."""
+    best: tuple[Timing, bytes] | None = None
+    for _ in range(repeat):
+        for key in ("warehouse", "destination_path"):
+            if key in config:
+                shutil.rmtree(config[key], ignore_errors=True)
+        run = run_target(script, config, source, workdir)
+        if best is None or run[0].get(clock) < best[0].get(clock):
+            best = run
+    assert best is not None
+    return best
+
+
+def startup_input(workdir: Path, standard: Path) -> Path:
+    """The standard input's SCHEMA and first RECORD, then a STATE: a run that is all start-up."""
+    with open(standard, "rb") as src:
+        head = src.readline() + src.readline()
+    path = workdir / "one-record.jsonl"
+    path.write_bytes(head + b'{"type":"STATE","value":{"bookmarks":{}}}\n')
+    return path
+
+
 def throughput(
-    n: int, checkpoint: int, clock: str, standard: Path, workdir: Path, show: bool
+    n: int, checkpoint: int, clock: str, standard: Path, workdir: Path, show: bool, repeat: int
 ) -> None:
     """target-parquet, target-iceberg append and upsert on the same input (leaves the append
     warehouse in ``workdir / "append"`` for the merge comparison)."""
-    t_append, append_log = run_target(
-        "target-iceberg", iceberg_config(workdir, "append", checkpoint), standard, workdir
-    )
+    append_cfg = iceberg_config(workdir, "append", checkpoint)
+    t_append, append_log = best_of(repeat, clock, "target-iceberg", append_cfg, standard, workdir)
     if not show:
         return
     upserts = ensure_upsert_input(n, checkpoint)
     parquet_cfg = {"destination_path": str(workdir / "parquet"), **kit_config(checkpoint)}
-    t_parquet, _ = run_target("target-parquet", parquet_cfg, standard, workdir)
-    t_upsert, upsert_log = run_target(
-        "target-iceberg",
-        iceberg_config(workdir, "upsert", checkpoint, load_method="upsert"),
-        upserts,
-        workdir,
-    )
+    t_parquet, _ = best_of(repeat, clock, "target-parquet", parquet_cfg, standard, workdir)
+    upsert_cfg = iceberg_config(workdir, "upsert", checkpoint, load_method="upsert")
+    t_upsert, upsert_log = best_of(repeat, clock, "target-iceberg", upsert_cfg, upserts, workdir)
+    one = startup_input(workdir, standard)
+    start_cfgs = {
+        "target-parquet": {"destination_path": str(workdir / "start-parquet")},
+        "target-iceberg": {"warehouse": str(workdir / "start-iceberg")},
+    }
+    start = {
+        script: best_of(max(3, repeat), clock, script, cfg, one, workdir)[0]
+        for script, cfg in start_cfgs.items()
+    }
     print(f"input: {n:,} records, a checkpoint every {checkpoint:,} records; {clock} clock")
     for label, timing in (
         ("target-parquet", t_parquet),
@@ -274,6 +307,16 @@ def throughput(
     ratio_upsert = t_append.get(clock) / t_upsert.get(clock)
     print(f"  ratio append / parquet: {ratio_append:.2f}  (goal >= 0.8)")
     print(f"  ratio upsert / append:  {ratio_upsert:.2f}  (goal >= 0.3)")
+    s_parquet, s_iceberg = start["target-parquet"], start["target-iceberg"]
+    print(
+        f"  start-up (one record, new table): target-parquet {s_parquet.wall:.2f} s wall "
+        f"({s_parquet.cpu:.2f} s cpu), target-iceberg {s_iceberg.wall:.2f} s wall "
+        f"({s_iceberg.cpu:.2f} s cpu)"
+    )
+    steady = (t_parquet.get(clock) - s_parquet.get(clock)) / (
+        t_append.get(clock) - s_iceberg.get(clock)
+    )
+    print(f"  ratio append / parquet after start-up (each run minus its start-up): {steady:.2f}")
     print(f"  append commits (ms): {[ms for _, ms, _ in commit_log(append_log)]}")
     print(f"  upsert commits (ms): {[ms for _, ms, _ in commit_log(upsert_log)]}")
 

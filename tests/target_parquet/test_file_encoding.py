@@ -76,7 +76,8 @@ def test_a_run_to_a_local_folder_does_not_import_fsspec(tmp_path: Path) -> None:
         b'"key_properties":["id"]}\n{"type":"RECORD","stream":"s","record":{"id":1}}\n'
     )
     code = (
-        "import sys\n"
+        "import os, sys\n"
+        "os._exit = sys.exit  # the console script ends with os._exit: stay alive to look\n"
         "from dativo_targets.parquet.main import main\n"
         f"sys.argv = ['target-parquet', '--config', {str(config)!r}, '--input', {str(data)!r}]\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code == 0, exc.code\n"

@@ -20,7 +20,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .files import FileChanges, write_data_files
+from dativo_targets.kit.dictionary import DictionaryMode
+
+from .datafiles import write_data_files
+from .files import FileChanges
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -85,7 +88,9 @@ def _range_filter(data: pa.Table, keys: Sequence[str]) -> Any:
     return expr
 
 
-def merge_changes(table: Table, data: pa.Table, keys: Sequence[str]) -> FileChanges:
+def merge_changes(
+    table: Table, data: pa.Table, keys: Sequence[str], dictionary: DictionaryMode = "strings"
+) -> FileChanges:
     """Files to remove and add so that ``table`` holds ``data``'s rows in place of matching keys.
 
     ``data`` must hold one row per key (see :func:`dedupe_last`). The kept rows of rewritten
@@ -110,11 +115,13 @@ def merge_changes(table: Table, data: pa.Table, keys: Sequence[str]) -> FileChan
             hit = pc.is_in(key_column(key_scan.to_table([task]), keys), value_set=batch_keys)
             if not pc.any(hit).as_py():
                 continue
-            remaining = full_scan.to_table([task]).filter(pc.invert(hit))
+            # scans return large strings and lists: back to the shape of the new rows
+            remaining = full_scan.to_table([task]).filter(pc.invert(hit)).cast(data.schema)
             changes.removed.append(task.file)
             changes.rows_rewritten += remaining.num_rows
             if remaining.num_rows:
                 kept.append(remaining)
-    changes.added = write_data_files(table, pa.concat_tables([*kept, data]) if kept else data)
+    rows = pa.concat_tables([*kept, data]) if kept else data
+    changes.added = write_data_files(table, rows, dictionary)
     changes.rows_added = data.num_rows
     return changes

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from dativo_targets.kit.dictionary import DictionaryMode
 from dativo_targets.kit.settings import KitSettings, build_settings, secret
 
 LoadMethod = Literal["append-only", "upsert", "overwrite"]
@@ -22,10 +23,10 @@ DEFAULT_TABLE_PROPERTIES: dict[str, str] = {
     "commit.retry.min-wait-ms": "50",
     "commit.retry.max-wait-ms": "5000",
     "write.parquet.compression-codec": "zstd",
-    # PyIceberg dictionary-encodes every column; a column with many distinct values (ids,
-    # floats, timestamps) builds a dictionary up to this size before it falls back to plain
-    # encoding. Iceberg's default (2 MiB) costs ~40% more encoding CPU and ~40% larger files
-    # on the benchmark's rows; 64 KiB keeps dictionaries for repetitive columns.
+    # a dictionary-encoded column with many distinct values builds a dictionary up to this
+    # size before it falls back to plain encoding (``dictionary: all``, and PyIceberg's own
+    # writer, encode every column). Iceberg's default (2 MiB) costs ~40% more encoding CPU and
+    # ~40% larger files on the benchmark's rows; 64 KiB keeps dictionaries for repetitive columns.
     "write.parquet.dict-size-bytes": "65536",
 }
 
@@ -57,6 +58,11 @@ class IcebergSettings(KitSettings):
     )
     load_method: LoadMethod = Field(
         "append-only", description="append-only, upsert (merge on key_properties) or overwrite."
+    )
+    dictionary: DictionaryMode = Field(
+        "strings",
+        description="Dictionary-encode the string columns whose values repeat in a data file "
+        "(strings), every column (all) or none.",
     )
     table_prefix: str = Field("", description="Prefix of every table name.")
     table_properties: dict[str, str] = Field(

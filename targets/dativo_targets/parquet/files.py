@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
+from dativo_targets.kit.dictionary import DictionaryMode, use_dictionary
 from dativo_targets.parquet.publish import Handle, Publisher
 
 
@@ -18,45 +18,7 @@ class FileOptions:
     row_group_rows: int
     max_rows: int
     max_bytes: int
-    dictionary: str = "strings"
-
-
-def string_columns(schema: pa.Schema) -> list[str]:
-    """Dotted paths of the string columns (structs walked): the columns worth a dictionary.
-    Ids, numbers and timestamps rarely repeat: dictionary-encoding them costs time and space."""
-    out: list[str] = []
-
-    def walk(f: pa.Field, path: str) -> None:
-        if pa.types.is_string(f.type) or pa.types.is_large_string(f.type):
-            out.append(path)
-        elif pa.types.is_struct(f.type):
-            for i in range(f.type.num_fields):
-                child = f.type.field(i)
-                walk(child, f"{path}.{child.name}")
-
-    for f in schema:
-        walk(f, f.name)
-    return out
-
-
-def repetitive(column: str, sample: pa.RecordBatch) -> bool:
-    """True when the values of ``column`` (a dotted path) repeat in ``sample``: at most half
-    of them are distinct. Names, ids and free text rarely repeat: for them the writer would
-    build a dictionary only to drop it once it outgrows its page."""
-    first, *rest = column.split(".")
-    arr: pa.Array = sample.column(first)
-    for name in rest:
-        arr = arr.field(name)
-    n = len(arr) - arr.null_count
-    return n == 0 or int(pc.count_distinct(arr).as_py()) * 2 <= int(n)
-
-
-def dictionary_columns(schema: pa.Schema, sample: pa.RecordBatch | None) -> list[str]:
-    """The string columns to dictionary-encode: those that repeat in the file's first batch."""
-    columns = string_columns(schema)
-    if sample is None or not sample.num_rows:
-        return columns
-    return [c for c in columns if repetitive(c, sample)]
+    dictionary: DictionaryMode = "strings"
 
 
 @dataclass(slots=True)
@@ -85,16 +47,13 @@ class OpenFile:
         # imported here, on the writer thread: it overlaps with the first parse (~15 ms)
         import pyarrow.parquet as pq
 
-        use_dictionary: bool | list[str] = options.dictionary == "all"
-        if options.dictionary == "strings":
-            use_dictionary = dictionary_columns(schema, sample)
         handle = publisher.open(final)
         writer = pq.ParquetWriter(
             handle.stream,
             schema,
             compression=options.compression,
             compression_level=options.compression_level,
-            use_dictionary=use_dictionary,
+            use_dictionary=use_dictionary(options.dictionary, schema, sample),
             write_statistics=True,
         )
         return cls(handle, writer, options)
