@@ -147,4 +147,5 @@ def test_record_parts_checks_the_envelope_and_the_schema_first() -> None:
         with pytest.raises(ProtocolError) as info:
             singer.record_parts(bad, streams, 5)
         assert not isinstance(info.value, RecordBeforeSchemaError)
-        assert "line 5" in str(info.value) and "secret" not in str(info.value)
+        assert "line 5" in str(info.value)
+        assert "secret" not in str(info.value)
