@@ -2,14 +2,23 @@
 
     .venv/bin/python bench/runner.py                       # 100k records, the null target
     .venv/bin/python bench/runner.py --records 1000000 --target target-parquet
+    .venv/bin/python bench/runner.py --relay-only --records 1000000 --repeat 3
 
 Part 1 runs the same tap and target, as ``tap | target`` in a shell and through ``dativo run``
 (inline form), interleaved ``--repeat`` times, and prints medians: records/s and the throughput
 loss of the tap+target phase (``pipeline_s`` of the run summary: from starting both processes
 to reaping them, the same span the shell pipe measures). The runner's fixed cost (interpreter
-start, registry, discovery, state read) is printed apart. Part 2 times ``put`` on
-each state backend (local folder with fsync, fsspec memory://, and PostgreSQL when
-DATIVO_BENCH_PG holds a URL).
+start, registry, discovery, state read) is printed apart. CPU seconds are printed too (each
+command with every process it waited for, and the runner process's own): on a loaded machine
+they are steadier than wall time.
+
+Part 2 runs the relay alone (``dativo_protocol.runner.relay.relay`` in this process, between a
+``cat`` of the input and a ``cat`` into /dev/null) and prints its thread's CPU time: the
+runner's per-byte cost with nothing else in the measurement. ``--relay-only`` runs just this
+part; ``--relay-input FILE`` feeds it another Singer file, such as ``generate.py``'s.
+
+Part 3 times ``put`` on each state backend (local folder with fsync, fsspec memory://, and
+PostgreSQL when DATIVO_BENCH_PG holds a URL).
 """
 
 from __future__ import annotations
@@ -197,14 +206,15 @@ def _relay_once(data: Path) -> tuple[float, Scan]:
 
 
 def bench_relay(args: argparse.Namespace, work: Path) -> None:
-    data = work / "input.jsonl"
+    data = args.relay_input or work / "input.jsonl"
     if not data.exists():
         make_input(data, args.records, args.state_every)
     runs = [_relay_once(data) for _ in range(args.repeat)]
     cpu = statistics.median(cpu for cpu, _ in runs)
+    lines = runs[0][1].lines
     print(
-        f"relay alone (tee/splice + scan of {runs[0][1].lines:,} lines): {cpu:.3f} s CPU"
-        f" (median of {args.repeat}), {cpu / args.records * 1e6:.3f} s per 1M records"
+        f"relay alone ({data.name}, {data.stat().st_size / 1e6:,.0f} MB, {lines:,} lines):"
+        f" {cpu:.3f} s CPU (median of {args.repeat}), {cpu / lines * 1e6:.3f} s per 1M lines"
     )
 
 
@@ -246,6 +256,9 @@ def main() -> None:
     parser.add_argument("--target-config", type=codec.loads, help="target config as JSON")
     parser.add_argument("--puts", type=int, default=200)
     parser.add_argument("--relay-only", action="store_true", help="run only the relay part")
+    parser.add_argument(
+        "--relay-input", type=Path, help="a Singer file for the relay part (e.g. generate.py's)"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="dativo-bench-") as tmp:
         work = Path(tmp)
