@@ -42,7 +42,16 @@ HERE = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
 
 
-def make_input(path: Path, records: int, state_every: int) -> None:
+def make_input(path: Path, records: int, state_every: int, state_column: bool = False) -> None:
+    properties: dict[str, object] = {
+        "id": {"type": "integer"},
+        "name": {"type": "string"},
+        "amount": {"type": "number"},
+        "ts": {"type": "string", "format": "date-time"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+    }
+    if state_column:
+        properties["state"] = properties["STATE_CODE"] = {"type": "string"}
     with path.open("wb") as out:
         out.write(
             codec.dumps_line(
@@ -50,16 +59,7 @@ def make_input(path: Path, records: int, state_every: int) -> None:
                     "type": "SCHEMA",
                     "stream": "bench",
                     "key_properties": ["id"],
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "id": {"type": "integer"},
-                            "name": {"type": "string"},
-                            "amount": {"type": "number"},
-                            "ts": {"type": "string", "format": "date-time"},
-                            "tags": {"type": "array", "items": {"type": "string"}},
-                        },
-                    },
+                    "schema": {"type": "object", "properties": properties},
                 }
             )
         )
@@ -71,6 +71,8 @@ def make_input(path: Path, records: int, state_every: int) -> None:
                 "ts": "2024-05-01T12:00:00Z",
                 "tags": ["a", "b"],
             }
+            if state_column:  # address data: what a scan for STATE lines must not trip over
+                rec["state"] = rec["STATE_CODE"] = "CA"
             out.write(codec.dumps_line({"type": "RECORD", "stream": "bench", "record": rec}))
             if i % state_every == 0 or i == records:
                 out.write(
@@ -111,7 +113,7 @@ def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float, bytes]:
 
 def bench_pipe(args: argparse.Namespace, work: Path) -> None:
     data = work / "input.jsonl"
-    make_input(data, args.records, args.state_every)
+    make_input(data, args.records, args.state_every, args.state_column)
     tap = f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE / '_replay_tap.py'))}"
     target = (
         args.target or f"{shlex.quote(sys.executable)} {shlex.quote(str(HERE / '_null_target.py'))}"
@@ -208,7 +210,7 @@ def _relay_once(data: Path) -> tuple[float, Scan]:
 def bench_relay(args: argparse.Namespace, work: Path) -> None:
     data = args.relay_input or work / "input.jsonl"
     if not data.exists():
-        make_input(data, args.records, args.state_every)
+        make_input(data, args.records, args.state_every, args.state_column)
     runs = [_relay_once(data) for _ in range(args.repeat)]
     cpu = statistics.median(cpu for cpu, _ in runs)
     lines = runs[0][1].lines
@@ -256,6 +258,11 @@ def main() -> None:
     parser.add_argument("--target-config", type=codec.loads, help="target config as JSON")
     parser.add_argument("--puts", type=int, default=200)
     parser.add_argument("--relay-only", action="store_true", help="run only the relay part")
+    parser.add_argument(
+        "--state-column",
+        action="store_true",
+        help="records carry 'state' and 'STATE_CODE' fields (not to be taken for STATE lines)",
+    )
     parser.add_argument(
         "--relay-input", type=Path, help="a Singer file for the relay part (e.g. generate.py's)"
     )
