@@ -22,7 +22,7 @@ def _stream(
     last = None
     for i in range(n_records):
         # records may mention "STATE" in their data: they must not be taken for STATE messages
-        record = {"id": i, "STATE": "state", "note": '"type": "STATE"'}
+        record = {"id": i, "STATE": "state", "note": '"type": "STATE"', "in": {"type": "STATE"}}
         lines.append(codec.dumps({"type": kind("RECORD"), "stream": "s", "record": record}))
         if i in state_positions:
             last = {"bookmarks": {"s": {"id": i}}}
