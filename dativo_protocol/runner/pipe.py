@@ -207,16 +207,21 @@ class _ExitWatch:
 
     def __init__(self, children: Sequence[Child]) -> None:
         self.fds: dict[str, int] = {}
+        self._poll = select.poll()
         try:
             for child in children:
-                self.fds[child.role] = os.pidfd_open(child.pid)
+                self.fds[child.role] = fd = os.pidfd_open(child.pid)
+                self._poll.register(fd, select.POLLIN)
         except (AttributeError, OSError):
             self.close()
 
     def wait(self, exited: dict[str, int], timeout: float) -> None:
-        running = [fd for role, fd in self.fds.items() if role not in exited]
-        if running:
-            select.select(running, [], [], timeout)
+        for role in [role for role in self.fds if role in exited]:
+            fd = self.fds.pop(role)  # stays readable once its process exited: stop watching
+            self._poll.unregister(fd)
+            os.close(fd)
+        if self.fds:
+            self._poll.poll(timeout * 1000)
         else:
             time.sleep(timeout)
 
@@ -225,6 +230,7 @@ class _ExitWatch:
             with contextlib.suppress(OSError):
                 os.close(fd)
         self.fds = {}
+        self._poll = select.poll()
 
 
 class Pipeline:
