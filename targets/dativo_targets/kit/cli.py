@@ -263,8 +263,7 @@ def _exit_now(code: int) -> NoReturn:
     and running C++ static destructors that can abort a process that used S3 from pyarrow
     (apache/arrow#34314).
     """
-    logging.shutdown()
-    sys.stderr.flush()
+    sys.stderr.flush()  # the log handlers write to it (no logging.shutdown: it takes their locks)
     os._exit(code)
 
 
