@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from dativo_protocol import codec
+from dativo_protocol.blocks import Block, BlockReader
 from dativo_protocol.errors import (
     DativoError,
     ProtocolError,
@@ -23,10 +24,10 @@ from dativo_protocol.singer import (
     BatchMessage,
     SchemaMessage,
     StateMessage,
+    record_parts,
 )
 from dativo_targets.kit import batchfiles, scan
 from dativo_targets.kit.checkpoint import Checkpointer
-from dativo_targets.kit.chunks import Block, BlockReader
 from dativo_targets.kit.deadletter import DeadLetter
 from dativo_targets.kit.decode import fast_records, rows_to_batch
 from dativo_targets.kit.metrics import Metrics
@@ -293,16 +294,7 @@ class _Loop:
             self._flush_rows(current, rows, line_nos)
 
     def _record_envelope(self, msg: dict[str, Any], line_no: int) -> tuple[StreamState, Any]:
-        stream, record = msg.get("stream"), msg.get("record")
-        if not isinstance(stream, str) or not isinstance(record, dict):
-            raise ProtocolError(
-                "a RECORD needs 'stream' (a string) and 'record' (an object)", line=line_no
-            )
-        st = self.streams.get(stream)
-        if st is None:
-            raise RecordBeforeSchemaError(
-                "RECORD before any SCHEMA for its stream", stream=stream, line=line_no
-            )
+        _, record, st = record_parts(msg, self.streams, line_no)
         return st, record
 
     def _flush_rows(self, st: StreamState, rows: list[dict[str, Any]], line_nos: list[int]) -> None:
