@@ -1,6 +1,7 @@
 """target-parquet vs a bare orjson parse loop vs singer-sdk targets, on the same input.
 
     python bench/target_parquet.py --records 100000 [--skip-peers] [--validation fast]
+    python bench/target_parquet.py --records 100000 --skip-peers --freeform
 
 Every contender runs as its own process with the standard input (bench/generate.py) on stdin,
 as in ``tap | target``; wall time includes process start-up. Prints records/s, ratios and peak
@@ -11,6 +12,11 @@ meltanolabs-target-csv (default settings), peak RSS < 1 GB.
 - ``target-parquet``: this repository's console script (zstd Parquet on local disk);
 - ``meltanolabs-target-csv`` and ``target-jsonl``: from PyPI, each in its own cached venv
   (tests/fixtures/peers.py ``install_peer``).
+
+``--freeform``: the same records, but the SCHEMA declares ``meta`` as a free-form object
+(``{"type": ["object", "null"]}``: stored as JSON text), as many real taps do; adds
+``target-parquet (no native)``, the same script with ``DATIVO_NATIVE=0``: the row path, which
+is what such a stream took before the native decoder read free-form fields.
 """
 
 from __future__ import annotations
@@ -49,10 +55,13 @@ class Result:
     states_out: int
 
 
-def run(name: str, cmd: list[str], src: Path, cwd: Path) -> Result:
+def run(
+    name: str, cmd: list[str], src: Path, cwd: Path, env: dict[str, str] | None = None
+) -> Result:
     with open(src, "rb") as stdin, tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, stdin=stdin, stdout=out, stderr=err, cwd=cwd)
+        full_env = {**os.environ, **(env or {})}
+        proc = subprocess.Popen(cmd, stdin=stdin, stdout=out, stderr=err, cwd=cwd, env=full_env)
         _, status, usage = os.wait4(proc.pid, 0)
         elapsed = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -70,27 +79,34 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--skip-peers", action="store_true", help="only ours and the orjson loop")
     parser.add_argument("--validation", default="fast", choices=["off", "fast", "strict"])
-    args = parser.parse_args()
-    inputs = ensure_input(args.records)
-    size = inputs.jsonl.stat().st_size / 1e6
-    print(
-        f"input: {inputs.jsonl.name} ({args.records} records, {size:.1f} MB), cpus={os.cpu_count()}"
+    parser.add_argument(
+        "--freeform", action="store_true", help="meta as a free-form object (JSON text column)"
     )
+    args = parser.parse_args()
+    src = ensure_input(args.records).jsonl
+    if args.freeform:
+        src = freeform_input(src)
+    size = src.stat().st_size / 1e6
+    print(f"input: {src.name} ({args.records} records, {size:.1f} MB), cpus={os.cpu_count()}")
     work = Path(tempfile.mkdtemp(prefix="bench-target-parquet-"))
     results: list[Result] = []
     try:
         py = sys.executable
-        results.append(run("orjson loop", [py, "-c", ORJSON_LOOP], inputs.jsonl, work))
-        config = work / "target-parquet.json"
-        dest = work / "parquet"
-        config.write_bytes(
-            orjson.dumps({"destination_path": str(dest), "validation": args.validation})
-        )
+        results.append(run("orjson loop", [py, "-c", ORJSON_LOOP], src, work))
         ours = str(Path(py).parent / "target-parquet")
-        results.append(run("target-parquet", [ours, "--config", str(config)], inputs.jsonl, work))
-        rows = _count_rows(dest)
-        if rows != args.records:
-            raise SystemExit(f"target-parquet wrote {rows} rows, expected {args.records}")
+        variants: list[tuple[str, dict[str, str]]] = [("target-parquet", {})]
+        if args.freeform:
+            variants.append(("target-parquet (no native)", {"DATIVO_NATIVE": "0"}))
+        for name, env in variants:
+            config = work / f"{len(results)}.json"
+            dest = work / f"parquet-{len(results)}"
+            config.write_bytes(
+                orjson.dumps({"destination_path": str(dest), "validation": args.validation})
+            )
+            results.append(run(name, [ours, "--config", str(config)], src, work, env))
+            rows = _count_rows(dest)
+            if rows != args.records:
+                raise SystemExit(f"{name} wrote {rows} rows, expected {args.records}")
         if not args.skip_peers:
             for name, (specs, exe, key) in PEERS.items():
                 bin_dir = install_peer(name, specs)
@@ -98,12 +114,25 @@ def main() -> None:
                 out_dir.mkdir()
                 cfg = work / f"{name}.json"
                 cfg.write_bytes(orjson.dumps({key: str(out_dir)}))
-                results.append(
-                    run(name, [str(bin_dir / exe), "--config", str(cfg)], inputs.jsonl, work)
-                )
+                results.append(run(name, [str(bin_dir / exe), "--config", str(cfg)], src, work))
     finally:
         shutil.rmtree(work, ignore_errors=True)
     report(results, args.records)
+
+
+def freeform_input(standard: Path) -> Path:
+    """The standard input with ``meta`` declared free-form (cached next to it)."""
+    path = standard.with_name(standard.stem + "-freeform.jsonl")
+    if not path.exists():
+        with open(standard, "rb") as src:
+            head = orjson.loads(src.readline())
+            head["schema"]["properties"]["meta"] = {"type": ["object", "null"]}
+            tmp = path.with_suffix(f".tmp{os.getpid()}")
+            with open(tmp, "wb") as out:
+                out.write(orjson.dumps(head) + b"\n")
+                shutil.copyfileobj(src, out)
+            tmp.replace(path)
+    return path
 
 
 def _count_rows(dest: Path) -> int:
@@ -127,6 +156,12 @@ def report(results: list[Result], records: int) -> None:
         )
     floor = by["orjson loop"].seconds / ours.seconds
     print(f"target-parquet / orjson loop: {floor:.2f}x (goal >= 0.9)")
+    pure = by.get("target-parquet (no native)")
+    if pure is not None:
+        print(
+            f"target-parquet / its row path (DATIVO_NATIVE=0): {pure.seconds / ours.seconds:.1f}x"
+            f" wall, {pure.cpu_seconds / ours.cpu_seconds:.1f}x cpu"
+        )
     if "meltanolabs-target-csv" in by:
         csv = by["meltanolabs-target-csv"].seconds / ours.seconds
         print(f"target-parquet / meltanolabs-target-csv: {csv:.1f}x (goal >= 30)")

@@ -5,9 +5,12 @@ Keep these functions thin: they are on the hot path of every reader and writer.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import orjson
+
+from dativo_protocol.errors import ConfigError
 
 JSONDecodeError = orjson.JSONDecodeError
 
@@ -40,3 +43,19 @@ def describe_decode_error(exc: orjson.JSONDecodeError) -> str:
     """The reason of a decode error without the offending document (it may hold secrets)."""
     reason = exc.msg if hasattr(exc, "msg") else "invalid JSON"
     return f"invalid JSON: {reason} at column {exc.colno}"
+
+
+def load_object_file(path: Path | str, what: str) -> dict[str, Any]:
+    """A JSON object from a file (a config, a state, options), or a ConfigError naming ``what``
+    and the file, never its content."""
+    try:
+        data = orjson.loads(Path(path).read_bytes())
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what} {str(path)!r}: {exc.strerror}") from None
+    except orjson.JSONDecodeError as exc:
+        raise ConfigError(
+            f"{what} {str(path)!r} is not JSON: {describe_decode_error(exc)}"
+        ) from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{what} {str(path)!r} must hold a JSON object")
+    return data

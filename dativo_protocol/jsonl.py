@@ -1,5 +1,7 @@
 """JSONL message streams: a chunked line reader, a message reader and a buffered writer.
 
+(Newline-aligned blocks of bytes for batch parsers come from :mod:`dativo_protocol.blocks`.)
+
 The reader is the hot path of every target: it reads large blocks, splits them into lines in C
 (``bytes.split``) and parses each line with orjson, so it runs close to a bare
 ``for line in f: orjson.loads(line)`` loop (``bench/parse.py`` measures it).
@@ -19,7 +21,6 @@ Readers are resumable: after one of these errors, iterating again continues with
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from operator import length_hint
 from typing import Any, BinaryIO
 
@@ -45,38 +46,16 @@ _loads = codec.loads
 _JSONDecodeError = codec.JSONDecodeError
 
 
-@dataclass(slots=True)
-class Chunk:
-    """A newline-aligned block of whole lines.
-
-    ``data`` ends with ``b"\\n"`` unless it is the final line of a stream that has no newline
-    (then ``complete`` is false). ``line_count`` counts every line, blank ones included.
-    """
-
-    first_line: int
-    data: bytes
-    line_count: int
-
-    @property
-    def complete(self) -> bool:
-        return self.data.endswith(b"\n")
-
-    @property
-    def last_line(self) -> int:
-        return self.first_line + self.line_count - 1
-
-
 class LineReader:
     """Reads a binary stream in large blocks and hands out whole lines.
 
-    ``chunks()`` yields newline-aligned :class:`Chunk` blocks (for pyarrow.json and friends);
-    iterating yields ``(line_no, line)`` with the newline removed, skipping blank lines (they
-    still count). Use one of the two per reader.
+    Iterating yields ``(line_no, line)`` with the newline removed, skipping blank lines (they
+    still count); ``batches()`` yields lists of lines. For newline-aligned blocks of bytes
+    (pyarrow.json and friends) use :class:`dativo_protocol.blocks.BlockReader`.
     """
 
     __slots__ = (
         "_carry",
-        "_carry_bytes",
         "_chunk_bytes",
         "_eof",
         "_long_next",
@@ -110,7 +89,6 @@ class LineReader:
         # after an over-long line found among complete lines: the lines that follow it
         self._long_next = False
         self._carry: list[bytes] = []
-        self._carry_bytes = b""
 
     @property
     def max_line_bytes(self) -> int:
@@ -221,46 +199,6 @@ class LineReader:
             first = self._next_line
             self._next_line += 1
             yield first, [last], False
-
-    def chunks(self) -> Iterator[Chunk]:
-        """Newline-aligned blocks of whole lines (see :class:`Chunk`)."""
-        blocks = self._blocks()
-        while True:
-            if self._long_next:
-                raise self._too_long(partial=False)
-            if self._carry_bytes:
-                data, self._carry_bytes = self._carry_bytes, b""
-            else:
-                raw = next(blocks, None)
-                if raw is None:
-                    break
-                end = raw.rfind(b"\n")
-                if end < 0:
-                    self._stash(raw)
-                    continue
-                data = raw if end == len(raw) - 1 else raw[: end + 1]
-                if self._pending:
-                    self._pending.append(data)
-                    data = self._take_pending()
-                self._stash(raw[end + 1 :])
-            first = self._next_line
-            if len(data) > self._max:
-                lines = data[:-1].split(b"\n")
-                long_at = self._first_long(lines)
-                if long_at >= 0:
-                    start = sum(len(line) + 1 for line in lines[:long_at])
-                    self._carry_bytes = data[start + len(lines[long_at]) + 1 :]
-                    self._long_next = True
-                    data = data[:start]
-            count = data.count(b"\n")
-            self._next_line = first + count
-            if data:
-                yield Chunk(first, data, count)
-        last = self._final()
-        if last:
-            first = self._next_line
-            self._next_line += 1
-            yield Chunk(first, last, 1)
 
     def __iter__(self) -> Iterator[tuple[int, bytes]]:
         for first, lines, _terminated in self.batches():

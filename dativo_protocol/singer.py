@@ -11,9 +11,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
-from dativo_protocol.errors import ProtocolError
+from dativo_protocol.errors import ProtocolError, RecordBeforeSchemaError
 from dativo_protocol.schema_check import compile_check
 
 SCHEMA = "SCHEMA"
@@ -107,6 +107,26 @@ def _require(msg: Mapping[str, Any]) -> None:
 def _stream_name(msg: Mapping[str, Any]) -> str | None:
     stream = msg.get("stream")
     return stream if isinstance(stream, str) else None
+
+
+_S = TypeVar("_S")
+
+
+def record_parts(
+    msg: Mapping[str, Any], streams: Mapping[str, _S], line: int | None
+) -> tuple[str, dict[str, Any], _S]:
+    """``(stream, record, streams[stream])`` of a RECORD message, for readers that keep
+    something per stream since its SCHEMA. A bad envelope raises ProtocolError, a stream
+    without a SCHEMA so far RecordBeforeSchemaError (both name the line, never a value)."""
+    stream, record = msg.get("stream"), msg.get("record")
+    if not isinstance(stream, str) or not isinstance(record, dict):
+        raise ProtocolError("RECORD needs a string 'stream' and an object 'record'", line=line)
+    try:
+        return stream, record, streams[stream]
+    except KeyError:
+        raise RecordBeforeSchemaError(
+            "RECORD before its SCHEMA", stream=stream, line=line
+        ) from None
 
 
 # ------------------------------------------------------------------------------ builders

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dativo_protocol.blocks import BlockReader
 from dativo_protocol.errors import (
     LineTooLongError,
     MalformedLineError,
@@ -134,10 +135,10 @@ def test_line_too_long_in_the_middle_then_resume(chunk: int) -> None:
         (3, "STATE"),
     ]
     chunks: list[tuple[int, int]] = []
-    reader = LineReader(io.BytesIO(data), max_line_bytes=60, chunk_bytes=chunk)
+    reader = BlockReader(io.BytesIO(data), max_line_bytes=60, chunk_bytes=chunk)
     while True:
         try:
-            chunks.extend((c.first_line, c.line_count) for c in reader.chunks())
+            chunks.extend((c.first_line, c.line_count) for c in reader)
             break
         except LineTooLongError as exc:
             chunks.append((exc.line or 0, -1))
@@ -156,18 +157,21 @@ line_text = st.binary(max_size=30).map(lambda b: b.replace(b"\n", b""))
     final_newline=st.booleans(),
     chunk=st.integers(1, 64),
 )
-def test_chunks_and_lines_reassemble_the_input(
+def test_blocks_and_lines_reassemble_the_input(
     lines: list[bytes], final_newline: bool, chunk: int
 ) -> None:
     data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
-    chunks = list(LineReader(io.BytesIO(data), chunk_bytes=chunk).chunks())
-    assert b"".join(c.data for c in chunks) == data
+    blocks = BlockReader(io.BytesIO(data), chunk_bytes=chunk, max_line_bytes=1 << 20)
+    # a block is valid until the next one is read: copy each
+    chunks = [(c.first_line, bytes(c.view()), c.line_count, c.complete) for c in blocks]
+    assert b"".join(body for _, body, _, _ in chunks) == data
     expected_line = 1
-    for c in chunks:
-        assert c.first_line == expected_line
-        assert c.data.endswith(b"\n") or c is chunks[-1]
-        assert c.line_count == c.data.count(b"\n") + (0 if c.complete else 1)
-        expected_line += c.line_count
+    for i, (first, body, count, complete) in enumerate(chunks):
+        assert first == expected_line
+        assert body.endswith(b"\n") == complete
+        assert complete or i == len(chunks) - 1
+        assert count == body.count(b"\n") + (0 if complete else 1)
+        expected_line += count
     numbered = list(LineReader(io.BytesIO(data), chunk_bytes=chunk))
     physical = data.split(b"\n")
     assert numbered == [(i + 1, ln) for i, ln in enumerate(physical) if ln and not ln.isspace()]
@@ -268,32 +272,6 @@ def test_reader_matches_line_by_line_reference(
     assert got == reference(data, 40)
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    lines=st.lists(physical_line, max_size=25),
-    final_newline=st.booleans(),
-    chunk=st.integers(1, 300),
-)
-def test_chunks_with_long_lines_match_the_physical_lines(
-    lines: list[bytes], final_newline: bool, chunk: int
-) -> None:
-    data = b"\n".join(lines) + (b"\n" if final_newline and lines else b"")
-    physical = data.split(b"\n")
-    if data.endswith(b"\n") or not data:
-        physical.pop()
-    reader = LineReader(io.BytesIO(data), max_line_bytes=40, chunk_bytes=chunk)
-    seen: dict[int, bytes | None] = {}
-    while True:
-        try:
-            for c in reader.chunks():
-                body = c.data[:-1] if c.complete else c.data
-                seen.update(enumerate(body.split(b"\n"), c.first_line))
-            break
-        except LineTooLongError as exc:
-            seen[exc.line or 0] = None
-    assert seen == {n: (None if len(line) > 40 else line) for n, line in enumerate(physical, 1)}
-
-
 @settings(max_examples=200, deadline=None)
 @given(
     before=st.binary(max_size=20),
@@ -339,18 +317,3 @@ def test_reader_hands_out_lines_as_they_arrive_on_a_pipe() -> None:
     assert seen_in_time == [True]
     assert first["value"] == {"n": 1}
     assert [m["value"] for m in rest] == [{"n": 2}]
-
-
-def test_chunks_can_be_handed_whole_to_pyarrow_json() -> None:
-    import pyarrow as pa
-    import pyarrow.json as pj
-
-    rows = [{"id": i, "name": f"n{i}", "ok": i % 2 == 0} for i in range(500)]
-    data = b"".join(orjson.dumps(r) + b"\n" for r in rows)
-    schema = pa.schema([("id", pa.int64()), ("name", pa.string()), ("ok", pa.bool_())])
-    tables = [
-        pj.read_json(io.BytesIO(chunk.data), parse_options=pj.ParseOptions(explicit_schema=schema))
-        for chunk in LineReader(io.BytesIO(data), chunk_bytes=1000).chunks()
-    ]
-    assert len(tables) > 5
-    assert pa.concat_tables(tables).to_pylist() == rows

@@ -132,3 +132,20 @@ def test_unknown_type_has_no_envelope() -> None:
     assert singer.envelope_problem({"type": "METRIC"}) is None
     with pytest.raises(ProtocolError):
         singer.from_dict({"type": "METRIC"})
+
+
+def test_record_parts_checks_the_envelope_and_the_schema_first() -> None:
+    from dativo_protocol.errors import RecordBeforeSchemaError
+
+    streams = {"users": "users-state"}
+    msg = {"type": "RECORD", "stream": "users", "record": {"id": 1}}
+    assert singer.record_parts(msg, streams, 3) == ("users", {"id": 1}, "users-state")
+    with pytest.raises(RecordBeforeSchemaError) as before:
+        singer.record_parts({**msg, "stream": "orders"}, streams, 4)
+    assert str(before.value) == "stream 'orders', line 4: RECORD before its SCHEMA"
+    for bad in ({**msg, "record": [1]}, {"type": "RECORD", "record": {"secret": "x"}}):
+        with pytest.raises(ProtocolError) as info:
+            singer.record_parts(bad, streams, 5)
+        assert not isinstance(info.value, RecordBeforeSchemaError)
+        assert "line 5" in str(info.value)
+        assert "secret" not in str(info.value)

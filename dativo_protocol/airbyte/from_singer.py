@@ -35,7 +35,8 @@ from dativo_protocol.catalog.airbyte import (
     ConfiguredAirbyteStream,
 )
 from dativo_protocol.catalog.singer import SingerCatalog
-from dativo_protocol.errors import ProtocolError, RecordBeforeSchemaError, StateError
+from dativo_protocol.errors import ProtocolError, StateError
+from dativo_protocol.singer import record_parts
 
 
 @dataclass(slots=True)
@@ -146,17 +147,7 @@ class SingerToAirbyte:
         )
 
     def _record(self, message: Mapping[str, Any], lineno: int | None) -> JSONDict:
-        stream = message.get("stream")
-        record = message.get("record")
-        if not isinstance(stream, str) or not isinstance(record, dict):
-            raise ProtocolError(
-                "RECORD needs a string 'stream' and an object 'record'", line=lineno
-            )
-        info = self._streams.get(stream)
-        if info is None:
-            raise RecordBeforeSchemaError(
-                "RECORD before the stream's SCHEMA", stream=stream, line=lineno
-            )
+        stream, record, info = record_parts(message, self._streams, lineno)
         extracted = message.get("time_extracted")
         if extracted is None:
             emitted_at: Number = self._now()

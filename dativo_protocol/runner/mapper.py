@@ -26,8 +26,8 @@ from dativo_protocol.errors import (
     ConfigError,
     MalformedLineError,
     ProtocolError,
-    RecordBeforeSchemaError,
 )
+from dativo_protocol.singer import record_parts
 
 log = logging.getLogger("dativo.map")
 
@@ -147,18 +147,12 @@ class StreamMapper:
             yield codec.dumps_line(out)
 
     def _record(self, msg: dict[str, Any], raw: bytes, line_no: int) -> Iterable[bytes]:
-        stream = msg.get("stream")
-        record = msg.get("record")
-        if not isinstance(stream, str) or not isinstance(record, dict):
-            raise ProtocolError("RECORD needs 'stream' and an object 'record'", line=line_no)
+        stream, record, maps = record_parts(msg, self._maps, line_no)
         self.stats.records_in += 1
         if stream in self._passthrough:
             self._count(stream)
             yield raw if raw.endswith(b"\n") else raw + b"\n"
             return
-        maps = self._maps.get(stream)
-        if maps is None:
-            raise RecordBeforeSchemaError("RECORD before its SCHEMA", stream=stream, line=line_no)
         for stream_map in maps:
             try:
                 mapped = stream_map.transform(record)

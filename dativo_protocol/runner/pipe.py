@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import select
 import signal
 import subprocess
 import threading
@@ -197,6 +198,41 @@ def _child_error(child: Child, code: int) -> DativoError:
     return ConnectorError(text)
 
 
+class _ExitWatch:
+    """Sleeps between polls, waking as soon as a child exits (Linux pidfds).
+
+    Without it the end of a run would be noticed up to a poll interval late (25 ms on average,
+    about 2% of a one-second pipeline). Elsewhere, or if the kernel refuses, it just sleeps.
+    """
+
+    def __init__(self, children: Sequence[Child]) -> None:
+        self.fds: dict[str, int] = {}
+        self._poll = select.poll()
+        try:
+            for child in children:
+                self.fds[child.role] = fd = os.pidfd_open(child.pid)
+                self._poll.register(fd, select.POLLIN)
+        except (AttributeError, OSError):
+            self.close()
+
+    def wait(self, exited: dict[str, int], timeout: float) -> None:
+        for role in [role for role in self.fds if role in exited]:
+            fd = self.fds.pop(role)  # stays readable once its process exited: stop watching
+            self._poll.unregister(fd)
+            os.close(fd)
+        if self.fds:
+            self._poll.poll(timeout * 1000)
+        else:
+            time.sleep(timeout)
+
+    def close(self) -> None:
+        for fd in self.fds.values():
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        self.fds = {}
+        self._poll = select.poll()
+
+
 class Pipeline:
     """Runs tap -> [mapper ->] target once. Not reusable."""
 
@@ -294,6 +330,7 @@ class Pipeline:
         scan = Scan()
         writer = _StateWriter(self.store, self.state_id)
         children, threads = self._start(scan, writer)
+        exits = _ExitWatch(children)
         tap = children[0]
         codes: dict[str, int] = {}
         failure: DativoError | None = None
@@ -341,7 +378,7 @@ class Pipeline:
                 if self.on_progress is not None and now >= next_progress:
                     next_progress = now + 1.0
                     self.on_progress(self._progress(now - started, scan, writer, children))
-                time.sleep(POLL)
+                exits.wait(codes, POLL)
         except BaseException:
             for child in children:
                 child.signal(signal.SIGKILL)
@@ -349,6 +386,7 @@ class Pipeline:
                 child.proc.wait()
             raise
         finally:
+            exits.close()
             for child in children:  # leftovers of a connector's process group are orphans
                 child.signal(signal.SIGKILL)
             for thread in threads:

@@ -17,6 +17,7 @@ import ctypes
 import errno
 import fcntl
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,10 @@ from dativo_protocol import codec
 
 CHUNK = 1 << 20
 F_SETPIPE_SZ = 1031
-_NEEDLES = (b'"STATE"', b'"state"')
+#: a line can be a STATE message only if it has this (the JSON parse decides)
+_TYPE_STATE = re.compile(rb'"type"\s*:\s*"(?i:state)"')
+#: false ``STATE`` hits in one chunk before the rest of it gets the regex scan
+_MAX_MISSES = 8
 
 
 def enlarge_pipe(fd: int, size: int = CHUNK) -> None:
@@ -46,7 +50,15 @@ def _libc_tee() -> Any:
 
 @dataclass
 class Scan:
-    """What the runner learned from the tap's output."""
+    """What the runner learned from the tap's output.
+
+    Per chunk it costs one ``bytes.count`` (the line count) and one ``bytes.rfind`` for
+    ``STATE`` (the needle is upper case, as the Singer spec and every SDK write it), and a JSON
+    parse only for a line that really is a STATE message. Message types are case-insensitive,
+    so a tap whose first message type is not upper case gets a case-insensitive regex scan
+    instead (slower, still one pass). Records that mention ``STATE`` (a column of that name) cost
+    a few line checks per chunk, then the same regex scan for the rest of the chunk.
+    """
 
     byte_count: int = 0
     lines: int = 0
@@ -59,13 +71,71 @@ class Scan:
     zero_copy: bool = False
     #: the relay itself failed (an OS error other than the target going away)
     error: str | None = None
+    #: the tap writes its message types in upper case (decided on its first non-blank line at
+    #: the start of a chunk; until then, and if not, every chunk gets the regex scan)
+    upper_case: bool | None = None
+    #: the start of the line the last chunk ended in
     _carry: bytearray = field(default_factory=bytearray)
 
-    def _state_in(self, line: bytes | bytearray) -> bool:
-        if not any(n in line for n in _NEEDLES):
+    def feed(self, buf: bytearray, n: int) -> None:
+        """Account for ``buf[:n]``, the next bytes of the tap's output."""
+        self.byte_count += n
+        last = buf.rfind(b"\n", 0, n)
+        if last < 0:
+            self._carry += memoryview(buf)[:n]
+            return
+        self.lines += buf.count(b"\n", 0, last + 1)
+        first = buf.find(b"\n", 0, last + 1)
+        if self.upper_case is None:
+            self.upper_case = _upper_case_type(self._carry + buf[:first])
+        # the last STATE wins: look at the complete lines after the first newline, then at the
+        # line that the previous chunk began
+        if not self._last_state_between(buf, first + 1, last):
+            if self._carry:
+                self._carry += memoryview(buf)[:first]
+                self._state_line(self._carry, 0, len(self._carry))
+            elif first > 0:
+                self._state_line(buf, 0, first)
+        self._carry.clear()
+        self._carry += memoryview(buf)[last + 1 : n]
+
+    def finish(self) -> None:
+        """The tap's output ended: account for an unterminated last line."""
+        if self._carry.strip():
+            self.unterminated = True
+            self._state_line(self._carry, 0, len(self._carry))
+        self._carry = bytearray()
+
+    def _last_state_between(self, buf: bytearray, lo: int, hi: int) -> bool:
+        """Find the last STATE line whose bytes lie in ``buf[lo:hi]`` (complete lines)."""
+        if not self.upper_case:
+            return self._regex_scan(buf, lo, hi)
+        end = hi
+        for _ in range(_MAX_MISSES):
+            pos = buf.rfind(b"STATE", lo, end)
+            if pos < 0:
+                return False
+            start = buf.rfind(b"\n", lo, pos) + 1 or lo
+            if self._state_line(buf, start, hi):
+                return True
+            end = start
+        return self._regex_scan(buf, lo, end)
+
+    def _regex_scan(self, buf: bytearray, lo: int, hi: int) -> bool:
+        starts = [
+            buf.rfind(b"\n", lo, m.start()) + 1 or lo for m in _TYPE_STATE.finditer(buf, lo, hi)
+        ]
+        return any(self._state_line(buf, start, hi) for start in reversed(starts))
+
+    def _state_line(self, buf: bytearray, start: int, hi: int) -> bool:
+        """If the line at ``buf[start:]`` (ending at a newline or ``hi``) is a STATE, keep it."""
+        stop = buf.find(b"\n", start, hi)
+        if stop < 0:
+            stop = hi
+        if _TYPE_STATE.search(buf, start, stop) is None:
             return False
         try:
-            msg = codec.loads(line)
+            msg = codec.loads(memoryview(buf)[start:stop])
         except codec.JSONDecodeError:
             return False
         if isinstance(msg, dict) and str(msg.get("type", "")).upper() == "STATE":
@@ -74,44 +144,17 @@ class Scan:
             return True
         return False
 
-    def feed(self, buf: bytearray, n: int) -> None:
-        self.byte_count += n
-        newlines = buf.count(b"\n", 0, n)
-        self.lines += newlines
-        if not newlines:
-            self._carry += buf[:n]
-            return
-        first = buf.find(b"\n", 0, n)
-        last = buf.rfind(b"\n", 0, n)
-        found = self._last_state_between(buf, first + 1, last)
-        if not found and self._carry:
-            self._carry += buf[:first]
-            self._state_in(self._carry)
-        elif not found and first > 0:
-            self._state_in(buf[:first])
-        self._carry = bytearray(buf[last + 1 : n])
 
-    def _last_state_between(self, buf: bytearray, lo: int, hi: int) -> bool:
-        """Find the last STATE line whose bytes lie in ``buf[lo:hi]`` (complete lines)."""
-        end = hi
-        while end > lo:
-            pos = max(buf.rfind(needle, lo, end) for needle in _NEEDLES)
-            if pos < 0:
-                return False
-            start = buf.rfind(b"\n", lo, pos) + 1 or lo
-            stop = buf.find(b"\n", pos, hi)
-            if stop < 0:
-                stop = hi
-            if self._state_in(buf[start:stop]):
-                return True
-            end = start
+def _upper_case_type(line: bytearray) -> bool | None:
+    """Does the tap's first line carry its message type in upper case? (None: a blank line)"""
+    if not line.strip():
+        return None
+    try:
+        msg = codec.loads(line)
+    except codec.JSONDecodeError:
         return False
-
-    def finish(self) -> None:
-        if self._carry.strip():
-            self.unterminated = True
-            self._state_in(self._carry)
-        self._carry = bytearray()
+    kind = msg.get("type") if isinstance(msg, dict) else None
+    return isinstance(kind, str) and kind == kind.upper()
 
 
 def relay(src: int, dst: int, scan: Scan) -> None:

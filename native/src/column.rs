@@ -15,6 +15,8 @@ pub enum KindSpec {
     Float64,
     Bool,
     Str,
+    /// any JSON value, stored as its compact text (orjson's, see `jsonout`)
+    Json,
     TimestampUs,
     Date32,
     Struct(Vec<FieldSpec>),
@@ -58,6 +60,13 @@ pub enum Data {
         offsets: Vec<i32>,
         bytes: Vec<u8>,
     },
+    /// JSON text of any value; `keys` is scratch space (the key spans of the objects being
+    /// written, to find duplicate keys)
+    Json {
+        offsets: Vec<i32>,
+        bytes: Vec<u8>,
+        keys: Vec<(usize, usize)>,
+    },
     TimestampUs(Vec<i64>),
     Date32(Vec<i32>),
     Struct(StructData),
@@ -83,6 +92,11 @@ impl Column {
             KindSpec::Str => Data::Str {
                 offsets: vec![0],
                 bytes: Vec::new(),
+            },
+            KindSpec::Json => Data::Json {
+                offsets: vec![0],
+                bytes: Vec::new(),
+                keys: Vec::new(),
             },
             KindSpec::TimestampUs => Data::TimestampUs(Vec::new()),
             KindSpec::Date32 => Data::Date32(Vec::new()),
@@ -116,7 +130,9 @@ impl Column {
             Data::Float64(v) => v.reserve(rows),
             Data::Bool(b) => b.bytes.reserve(rows / 8 + 1),
             Data::Date32(v) => v.reserve(rows),
-            Data::Str { offsets, .. } | Data::List { offsets, .. } => offsets.reserve(rows),
+            Data::Str { offsets, .. } | Data::Json { offsets, .. } | Data::List { offsets, .. } => {
+                offsets.reserve(rows)
+            }
             Data::Struct(s) => s.children.iter_mut().for_each(|c| c.reserve(rows)),
         }
     }
@@ -134,7 +150,7 @@ impl Column {
             Data::Float64(v) => v.push(0.0),
             Data::Bool(b) => b.push(false),
             Data::Date32(v) => v.push(0),
-            Data::Str { offsets, .. } | Data::List { offsets, .. } => {
+            Data::Str { offsets, .. } | Data::Json { offsets, .. } | Data::List { offsets, .. } => {
                 let last = *offsets.last().unwrap_or(&0);
                 offsets.push(last);
             }

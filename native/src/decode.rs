@@ -8,6 +8,7 @@ use std::fmt;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use crate::column::{Column, Data};
+use crate::jsonout::JsonField;
 use crate::timefmt::{parse_date, parse_timestamp_us};
 
 /// Our own error reasons start with this marker; serde's may quote input and are replaced.
@@ -15,7 +16,7 @@ const OWN: &str = "native: ";
 /// |v| <= 2^53: integers a float64 column holds exactly (larger ones: the row path decides)
 const EXACT_FLOAT_INT: u64 = 1 << 53;
 
-fn own<E: de::Error>(reason: &'static str) -> E {
+pub(crate) fn own<E: de::Error>(reason: &'static str) -> E {
     E::custom(format_args!("{OWN}{reason}"))
 }
 
@@ -38,6 +39,9 @@ pub struct ValueSeed<'a>(pub &'a mut Column);
 impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        if matches!(self.0.data, Data::Json { .. }) {
+            return d.deserialize_any(JsonField(self.0));
+        }
         d.deserialize_any(ValueVisitor(self.0))
     }
 }

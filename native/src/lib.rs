@@ -7,12 +7,13 @@
 
 mod column;
 mod decode;
+mod jsonout;
 mod timefmt;
 
 use pyo3::buffer::PyBuffer;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyTuple};
 use pyo3::{ffi, PyErr};
 use serde::de::DeserializeSeed;
 use std::ffi::{c_int, c_void};
@@ -33,6 +34,8 @@ struct Part {
 struct Reject {
     line: usize,
     reason: String,
+    /// byte offset of the rejected line's start
+    offset: usize,
 }
 
 fn is_blank(line: &[u8]) -> bool {
@@ -58,6 +61,7 @@ fn decode_part(data: &[u8], root_spec: &FieldSpec, stream: Option<&str>) -> Resu
                     return Err(Reject {
                         line,
                         reason: "unterminated last line".into(),
+                        offset: pos,
                     });
                 }
                 (tail, data.len())
@@ -67,6 +71,7 @@ fn decode_part(data: &[u8], root_spec: &FieldSpec, stream: Option<&str>) -> Resu
             let text = std::str::from_utf8(text).map_err(|_| Reject {
                 line,
                 reason: "not UTF-8".into(),
+                offset: pos,
             })?;
             let mut de = serde_json::Deserializer::from_str(text);
             let parsed = match stream {
@@ -87,6 +92,7 @@ fn decode_part(data: &[u8], root_spec: &FieldSpec, stream: Option<&str>) -> Resu
                     return Err(Reject {
                         line,
                         reason: reason_of(&e),
+                        offset: pos,
                     })
                 }
             }
@@ -131,12 +137,14 @@ fn decode_all(
             return Err(Reject {
                 line: a.lines,
                 reason: "decoder thread panicked".into(),
+                offset: cut,
             })
         }
     }
     .map_err(|r| Reject {
         line: a.lines + r.line,
         reason: r.reason,
+        offset: cut + r.offset,
     })?;
     b.last_state = b.last_state.map(|l| a.lines + l).or(a.last_state);
     b.lines += a.lines;
@@ -153,6 +161,7 @@ fn parse_spec(obj: &Bound<'_, PyAny>) -> PyResult<FieldSpec> {
         "float64" => KindSpec::Float64,
         "bool" => KindSpec::Bool,
         "string" => KindSpec::Str,
+        "json" => KindSpec::Json,
         "timestamp_us_utc" => KindSpec::TimestampUs,
         "date32" => KindSpec::Date32,
         "struct" => KindSpec::Struct(kids()?),
@@ -252,7 +261,7 @@ fn column_into_py(py: Python<'_>, col: Column) -> PyResult<Bound<'_, PyTuple>> {
         Data::Float64(v) => buffers.push(owned(py, Owned::F64(v))?),
         Data::Date32(v) => buffers.push(owned(py, Owned::I32(v))?),
         Data::Bool(b) => buffers.push(owned(py, Owned::U8(b.bytes))?),
-        Data::Str { offsets, bytes } => {
+        Data::Str { offsets, bytes } | Data::Json { offsets, bytes, .. } => {
             buffers.push(owned(py, Owned::I32(offsets))?);
             buffers.push(owned(py, Owned::U8(bytes))?);
         }
@@ -304,8 +313,8 @@ impl Decoder {
     /// `(parts, last_state, lines, rejection)`: on success `parts` is a list of
     /// `(rows, [column buffers])`, `last_state` the 0-based line index of the last STATE line
     /// (or None), `lines` the number of lines; on rejection `parts` is None and `rejection`
-    /// is `(line_index, reason)`. `stream=None` reads bare record objects, one per line (BATCH
-    /// jsonl files).
+    /// is `(line_index, reason, byte_offset_of_the_line)`. `stream=None` reads bare record
+    /// objects, one per line (BATCH jsonl files).
     #[pyo3(signature = (data, stream, split_bytes = DEFAULT_SPLIT_BYTES))]
     fn decode<'py>(
         &self,
@@ -329,6 +338,7 @@ impl Decoder {
                     Err(Reject {
                         line: 0,
                         reason: "decoder panicked".into(),
+                        offset: 0,
                     })
                 })
         });
@@ -350,13 +360,24 @@ impl Decoder {
                 }
                 (PyList::new(py, out)?, last_state, lines, py.None()).into_pyobject(py)
             }
-            Err(r) => (py.None(), py.None(), 0usize, (r.line, r.reason)).into_pyobject(py),
+            Err(r) => {
+                (py.None(), py.None(), 0usize, (r.line, r.reason, r.offset)).into_pyobject(py)
+            }
         }
     }
 }
 
+/// The text a JSON column stores for one JSON value `data` (None: a JSON column would reject
+/// it). The Python side checks it against orjson before it uses JSON columns.
+#[pyfunction]
+fn canonical_json<'py>(py: Python<'py>, data: &[u8]) -> Option<Bound<'py, PyBytes>> {
+    let text = std::str::from_utf8(data).ok()?;
+    jsonout::canonical(text).map(|out| PyBytes::new(py, &out))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(canonical_json, m)?)?;
     m.add_class::<Decoder>()?;
     m.add_class::<OwnedBuffer>()?;
     Ok(())

@@ -1,5 +1,6 @@
 """Hypothesis strategies for the native decoder's differential tests: JSON Schemas within the
-kinds it reads (nested objects, arrays, nullables) and records that fit their Arrow mapping."""
+kinds it reads (nested objects, arrays, nullables, free-form fields) and records that fit their
+Arrow mapping."""
 
 from __future__ import annotations
 
@@ -16,6 +17,14 @@ LEAVES: list[dict[str, Any]] = [
     {"type": "string"},
     {"type": "string", "format": "date-time"},
     {"type": "string", "format": "date"},
+]
+#: free-form fields: the row path stores their values as JSON text (``dativo.encoding=json``)
+FREE_FORM: list[dict[str, Any]] = [
+    {"type": "object"},
+    {},
+    {"type": "object", "additionalProperties": {"type": "string"}},
+    {"type": ["string", "integer"]},
+    {"type": "array"},
 ]
 #: field names (no "z": unknown keys start with it)
 NAMES = st.text(alphabet="abcdefgh_", min_size=1, max_size=5)
@@ -42,7 +51,7 @@ def _arrays(children: st.SearchStrategy[dict[str, Any]]) -> st.SearchStrategy[di
 
 
 NODES = st.recursive(
-    st.sampled_from(LEAVES).flatmap(_maybe_null),
+    st.sampled_from(LEAVES).flatmap(_maybe_null) | st.sampled_from(FREE_FORM),
     lambda ch: st.one_of(_objects(ch), _arrays(ch)),
     max_leaves=10,
 )
@@ -69,11 +78,34 @@ def rfc3339(draw: st.DrawFn) -> str:
     return f"{text}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
+#: any JSON value orjson writes (no -0.0: see json_values), strings of any code point but
+#: lone surrogates, integers up to the uint64 range (orjson writes no larger ones)
+JSON_SCALARS: st.SearchStrategy[Any] = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**64 - 1),
+    st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: x != 0 or str(x) == "0.0"),
+    st.text(max_size=6),
+)
+
+
+def json_values() -> st.SearchStrategy[Any]:
+    """Values of a free-form field. A negative zero is left out: serde reads ``-0`` and
+    ``-0.0`` alike, so the decoder refuses both (tested on its own)."""
+    return st.recursive(
+        JSON_SCALARS,
+        lambda ch: st.lists(ch, max_size=3) | st.dictionaries(st.text(max_size=4), ch, max_size=3),
+        max_leaves=8,
+    )
+
+
 def values(f: pa.Field) -> st.SearchStrategy[Any]:
     """JSON values the row path and the native decoder both take for ``f``."""
     t = f.type
     base: st.SearchStrategy[Any]
-    if pa.types.is_int64(t):
+    if (f.metadata or {}).get(b"dativo.encoding") == b"json":
+        base = json_values().filter(lambda v: v is not None)  # (null: see the end)
+    elif pa.types.is_int64(t):
         base = st.integers(-(2**63), 2**63 - 1)
     elif pa.types.is_float64(t):
         # -0.0 is left to the row path (serde reads "-0" as -0.0, Python as the integer 0)

@@ -164,3 +164,36 @@ def test_batch_jsonl_files(tmp_path: Path, env: dict[str, str]) -> None:
     res, _ = run(tmp_path, "bad", SCHEMA + batch(bad), env)
     assert res.returncode == ExitCode.RECORD
     assert "line 2: BATCH file 1, line 2" in res.stderr.decode()
+
+
+def test_free_form_fields_are_the_same_text_native_or_not(tmp_path: Path) -> None:
+    props = {**PROPS, "payload": {"type": ["object", "null"]}, "any": {}}
+    head = line(
+        {
+            "type": "SCHEMA",
+            "stream": "items",
+            "schema": {"type": "object", "properties": props, "required": ["id", "active", "at"]},
+            "key_properties": ["id"],
+        }
+    )
+    payloads = [{"a": [1, 2.5, None], "é": {"n": 1e-7}}, {"b": 10**19}, {}, None]
+    rows = [
+        record({**item(i), "payload": payloads[i % 4], "any": [i, "x"] if i % 3 else i}, "items")
+        for i in range(1, 1201)
+    ]
+    rows[701] = rows[701].replace(b'"payload":{}', b'"payload":{"z":-0}')  # refused natively
+    data = head + b"".join(rows) + state({"done": True})
+    on, on_dest = run(tmp_path, "on", data, NATIVE_ON)
+    off, off_dest = run(tmp_path, "off", data, NATIVE_OFF)
+    assert on.returncode == 0, on.stderr
+    assert off.returncode == 0, off.stderr
+    assert on.stdout == off.stdout
+    got = read_rows(on_dest / "items")
+    assert got == read_rows(off_dest / "items")
+    assert [r["payload"] for r in got[:4]] == [
+        '{"b":10000000000000000000}',
+        "{}",
+        None,
+        '{"a":[1,2.5,null],"é":{"n":1e-7}}',
+    ]
+    assert got[701]["payload"] == '{"z":0}'

@@ -9,7 +9,6 @@ from typing import Any, TypeVar
 import click
 
 from dativo_protocol import codec
-from dativo_protocol.errors import ConfigError
 from dativo_protocol.redact import collect_secrets
 from dativo_protocol.runner.context import AppContext
 from dativo_protocol.runner.output import Output
@@ -41,16 +40,7 @@ def output_for(app: AppContext) -> Output:
 
 def read_json_file(path: Path, what: str, app: AppContext) -> dict[str, Any]:
     """Read a JSON object file and register its secret values for redaction at once."""
-    try:
-        data = codec.loads(path.read_bytes())
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what} {path}: {exc.strerror}") from None
-    except codec.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{what} {path} is not JSON: {codec.describe_decode_error(exc)}"
-        ) from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{what} {path} must be a JSON object")
+    data = codec.load_object_file(path, what)
     app.redactor.add(collect_secrets(data))
     return data
 

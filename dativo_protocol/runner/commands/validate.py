@@ -10,7 +10,6 @@ from typing import Any
 import click
 
 from dativo_protocol import codec
-from dativo_protocol.errors import ConfigError
 from dativo_protocol.jsonl import DEFAULT_MAX_LINE_BYTES
 from dativo_protocol.redact import collect_secrets
 from dativo_protocol.runner.context import AppContext
@@ -119,11 +118,6 @@ def command(
 
 def _storage_options(app: AppContext, path: Path) -> dict[str, Any]:
     """The fsspec options in ``path``; their secret values join the redactor first."""
-    try:
-        options = codec.loads(path.read_bytes())
-    except (OSError, ValueError):
-        raise ConfigError(f"--storage-options {path.name}: not a readable JSON file") from None
-    if not isinstance(options, dict):
-        raise ConfigError(f"--storage-options {path.name}: must hold a JSON object")
+    options = codec.load_object_file(path, "--storage-options file")
     app.redactor.add(collect_secrets(options))
     return options

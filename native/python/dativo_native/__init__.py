@@ -4,6 +4,6 @@ An optional speed-up for the target kit (``dativo_targets.kit.native``); every r
 is also what the pure-Python paths give, and anything it is unsure of it rejects.
 """
 
-from dativo_native._native import Decoder
+from dativo_native._native import Decoder, canonical_json
 
-__all__ = ["Decoder"]
+__all__ = ["Decoder", "canonical_json"]

@@ -50,21 +50,28 @@ def _read(data: Any, schema: pa.Schema) -> pa.Table:
 
 @dataclass(slots=True)
 class FastRun:
-    """The records of a run as batches, and the row of its last STATE line (if any)."""
+    """The records of a run as batches, and the row of its last STATE line (if any).
+
+    ``stop`` (only with ``partial``): the ``(line index, byte offset)`` of the first line the
+    native decoder refused; the batches and ``last_state`` cover the lines before it."""
 
     batches: list[pa.RecordBatch]
     last_state: int | None
+    stop: tuple[int, int] | None = None
 
 
-def fast_records(data: Any, line_count: int, st: StreamState) -> FastRun | None:
+def fast_records(
+    data: Any, line_count: int, st: StreamState, *, partial: bool = False
+) -> FastRun | None:
     """A run of RECORD lines of ``st`` (and STATE lines) as batches, or ``None`` if anything is
     off (a line of another stream or type, a blank line, a value that does not fit, a missing
     required field): the caller then takes a slower path, which finds and reports the exact
-    line."""
+    line. With ``partial``, a native decode that stops after the first line gives the lines
+    before the one it refused (``stop``); the caller takes the rest."""
     if st.native is not None:
-        run = native.decode(st.native, data, line_count, st.name)
+        run = native.decode(st.native, data, line_count, st.name, partial=partial)
         if run is not None:
-            return FastRun(run.batches, run.last_state)
+            return FastRun(run.batches, run.last_state, run.stop)
     if st.envelope_parse is None:
         return None
     try:

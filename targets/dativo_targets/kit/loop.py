@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from dativo_protocol import codec
+from dativo_protocol.blocks import Block, BlockReader
 from dativo_protocol.errors import (
     DativoError,
     ProtocolError,
@@ -23,10 +24,10 @@ from dativo_protocol.singer import (
     BatchMessage,
     SchemaMessage,
     StateMessage,
+    record_parts,
 )
 from dativo_targets.kit import batchfiles, scan
 from dativo_targets.kit.checkpoint import Checkpointer
-from dativo_targets.kit.chunks import Block, BlockReader
 from dativo_targets.kit.deadletter import DeadLetter
 from dativo_targets.kit.decode import fast_records, rows_to_batch
 from dativo_targets.kit.metrics import Metrics
@@ -36,6 +37,10 @@ from dativo_targets.kit.streams import StreamState, build_stream
 
 #: the row path hands batches of at most this many records to the sink
 ROW_BATCH = 50_000
+#: lines per block the native decoder may stop at one by one (each such line alone takes the
+#: line path, and the decoder goes on after it); past that, what is left of a piece or run
+#: takes the slower paths whole, as every refused run did before
+MAX_STOPS = 8
 
 
 @dataclass(slots=True)
@@ -82,6 +87,8 @@ class _Loop:
         self.streams: dict[str, StreamState] = {}
         self.stats = RunStats()
         self.warned: set[str] = set()
+        #: native stops left in the current block (see MAX_STOPS)
+        self.stops_left = MAX_STOPS
 
     # ------------------------------------------------------------------ input
     def run(self, stream: BinaryIO) -> None:
@@ -103,20 +110,33 @@ class _Loop:
         when it fits in the next commit). Nothing made here may keep a view of ``block.buf``
         (the reader reuses it), so views live only in this call."""
         self.ckpt.consumed(block.size)
+        self.stops_left = MAX_STOPS
         buf, size, view = block.buf, block.size, block.view()
         pos, line, left = 0, block.first_line, block.line_count
         while left:
             end, n = self._piece_end(buf, pos, size, left)
-            piece = scan.Segment(True, line, view[pos:end], n, buf, pos)
-            if not self._whole_piece(piece):
-                for seg in scan.split(buf, end, line, n, self._run_lines(), start=pos):
-                    if seg.records:
-                        self._records(seg)
-                    else:
-                        self._lines(seg, control=True)
-                    self.ckpt.maybe_commit()
+            self._piece(scan.Segment(True, line, view[pos:end], n, buf, pos))
             self.ckpt.maybe_commit()
             pos, line, left = end, line + n, left - n
+
+    def _piece(self, piece: scan.Segment) -> None:
+        """A piece whole if it can be, else split into record runs and control lines."""
+        if self._whole_piece(piece):
+            return
+        end = piece.start + piece.data.nbytes
+        for seg in scan.split(
+            piece.base,
+            end,
+            piece.first_line,
+            piece.line_count,
+            self._run_lines(),
+            start=piece.start,
+        ):
+            if seg.records:
+                self._records(seg)
+            else:
+                self._lines(seg, control=True)
+            self.ckpt.maybe_commit()
 
     def _run_lines(self) -> int:
         """How long a record run may grow before a STATE line ends it: about half the rows
@@ -146,33 +166,51 @@ class _Loop:
             piece.base, piece.start
         ):
             return False
-        return self._fast_run(piece)
+        return self._fast_run(piece, self._piece)
 
     def _records(self, seg: scan.Segment) -> None:
         """A run of RECORD (and STATE) lines: Arrow parse of the whole run, else grouped by
         stream, else line by line."""
-        if self.settings.validation != "strict" and (self._fast_run(seg) or self._grouped(seg)):
+        if self.settings.validation != "strict" and (
+            self._fast_run(seg, self._records) or self._grouped(seg)
+        ):
             return
         self._lines(seg)
 
-    def _fast_run(self, seg: scan.Segment) -> bool:
-        """One Arrow parse of a run of one stream's RECORD lines (and STATE lines)."""
+    def _fast_run(self, seg: scan.Segment, rest: Callable[[scan.Segment], None]) -> bool:
+        """One Arrow parse of a run of one stream's RECORD lines (and STATE lines).
+
+        When the native decoder stops at a line after the first (a value it is unsure of, a
+        line of another type), the lines before it are written, that line alone takes the line
+        path (exact errors, dead letter) and ``rest`` takes the lines after it, in order (from
+        the line itself when it is a RECORD of another stream); at most ``MAX_STOPS`` times per
+        block."""
         name = scan.first_stream(seg.data)
         st = self.streams.get(name) if name is not None else None
         if st is None:
             return False
-        run = fast_records(seg.data, seg.line_count, st)
+        run = fast_records(seg.data, seg.line_count, st, partial=self.stops_left > 0)
         if run is None:
             return False
+        done, after = (seg, None) if run.stop is None else scan.cut(seg, *run.stop)
         state_at = None
         if run.last_state is not None:
-            state_at = scan.last_state_line(seg, run.last_state)
+            state_at = scan.last_state_line(done, run.last_state)
             if state_at is None:
                 return False  # an unusual STATE layout: a slower path reads it
         for batch in run.batches:
             self._write(st, batch)
         if state_at is not None:
-            self._state_at(seg, state_at)
+            self._state_at(done, state_at)
+        if after is not None:
+            self.stops_left -= 1
+            other = scan.record_stream(after.data)
+            if other is None or other == st.name:
+                line, after = scan.cut_first(after)
+                self._lines(line, control=scan.starts_with_control(line.base, line.start))
+            # (records of another stream: the decoder goes on with that stream)
+            if after.line_count:
+                rest(after)
         return True
 
     def _grouped(self, seg: scan.Segment) -> bool:
@@ -256,16 +294,7 @@ class _Loop:
             self._flush_rows(current, rows, line_nos)
 
     def _record_envelope(self, msg: dict[str, Any], line_no: int) -> tuple[StreamState, Any]:
-        stream, record = msg.get("stream"), msg.get("record")
-        if not isinstance(stream, str) or not isinstance(record, dict):
-            raise ProtocolError(
-                "a RECORD needs 'stream' (a string) and 'record' (an object)", line=line_no
-            )
-        st = self.streams.get(stream)
-        if st is None:
-            raise RecordBeforeSchemaError(
-                "RECORD before any SCHEMA for its stream", stream=stream, line=line_no
-            )
+        _, record, st = record_parts(msg, self.streams, line_no)
         return st, record
 
     def _flush_rows(self, st: StreamState, rows: list[dict[str, Any]], line_nos: list[int]) -> None:

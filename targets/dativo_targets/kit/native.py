@@ -5,7 +5,12 @@ The decoder is strict: whatever it accepts gives exactly the values of the row p
 (``decode.rows_to_batch``); anything else (a type mismatch, a missing required field, a line of
 another stream, a non-RFC 3339 date-time...) is a rejection and the caller takes the pyarrow.json
 path, then the row path, which reports the precise error. Streams with a type it does not
-handle (decimals, JSON-encoded objects, time, other units) get no native decoder at all.
+handle (decimals, time, other units) get no native decoder at all.
+
+Free-form fields (``dativo.encoding=json``: objects without properties, ``{}``, mixed unions)
+are read as any JSON value and stored as its compact text, byte for byte what the row path
+stores (``orjson.dumps`` of the value ``orjson.loads`` read): :func:`json_agrees` checks that
+on a probe document against the installed orjson before a decoder with such a field is built.
 
 ``DATIVO_NATIVE=0`` in the environment turns it off (the pure-Python paths stay complete).
 """
@@ -19,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from dativo_protocol import codec
 from dativo_protocol.schema.arrow import ENCODING_META, SOURCE_NAME_META
 
 if TYPE_CHECKING:
@@ -65,10 +71,35 @@ def _kind(t: pa.DataType) -> tuple[str, list[FieldSpec]]:
 
 def field_spec(f: pa.Field) -> FieldSpec:
     """The decoder's description of ``f`` (raises Unsupported)."""
-    if (f.metadata or {}).get(ENCODING_META) is not None:
+    encoding = (f.metadata or {}).get(ENCODING_META)
+    if encoding == b"json" and pa.types.is_string(f.type):
+        return (_key(f), "json", f.nullable, [])
+    if encoding is not None:
         raise Unsupported(f.name)
     kind, children = _kind(f.type)
     return (_key(f), kind, f.nullable, children)
+
+
+def _has_json(spec: FieldSpec) -> bool:
+    return spec[1] == "json" or any(_has_json(c) for c in spec[3])
+
+
+#: JSON whose text orjson and a JSON column must write alike: float forms (plain, exponent,
+#: bounds), integers beyond int64 and uint64 (orjson and serde read them as floats), escapes
+PROBE = (
+    b"[1.0,1e16,1e15,1E2,1e-7,1e-6,0.0001,0.00001,2.5e-5,123.456,0.1,5e-324,"
+    b"1.7976931348623157e308,-1.5e300,9007199254740993.0,-2,0,"
+    b"18446744073709551615,18446744073709551616,-9223372036854775808,"
+    b"-9223372036854775809,123456789012345678901234567890,"
+    b'"\\u00e9\\u001f\\u007f\\b\\f\\n\\r\\t\\"\\\\\\/\\ud83d\\ude00\\u2028 \\u0000",'
+    b'{"a":{"b":[true,false,null]},"":{},"\\n":[]},[]]'
+)
+
+
+def json_agrees(canonical: Any) -> bool:
+    """True when ``canonical`` (``dativo_native.canonical_json``) writes :data:`PROBE` as the
+    row path does (orjson through ``dativo_protocol.codec``)."""
+    return bool(canonical(PROBE) == codec.dumps(codec.loads(PROBE)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +116,7 @@ def build_decoder(checked: pa.Schema, target: pa.Schema) -> NativeDecoder | None
     if not enabled():
         return None
     try:
-        from dativo_native import Decoder
+        from dativo_native import Decoder, canonical_json
     except ImportError:
         return None
     if not len(checked) or checked.names != target.names:
@@ -93,6 +124,8 @@ def build_decoder(checked: pa.Schema, target: pa.Schema) -> NativeDecoder | None
     try:
         specs = [field_spec(f) for f in checked]
     except Unsupported:
+        return None
+    if any(_has_json(s) for s in specs) and not json_agrees(canonical_json):
         return None
     return NativeDecoder(Decoder(specs), target)
 
@@ -114,6 +147,9 @@ class NativeRun:
     batches: list[pa.RecordBatch]
     #: 0-based line index of the last STATE line in the data, if any
     last_state: int | None
+    #: ``(line index, byte offset)`` of the line the decoder stopped at (a partial run:
+    #: ``batches`` and ``last_state`` cover the lines before it); ``None``: every line read
+    stop: tuple[int, int] | None = None
 
 
 def decode(
@@ -122,14 +158,27 @@ def decode(
     line_count: int,
     stream: str,
     split_bytes: int | None = None,
+    *,
+    partial: bool = False,
 ) -> NativeRun | None:
     """The RECORD lines of ``stream`` in ``data`` as batches (one per part decoded in
-    parallel), or ``None`` when the decoder rejects a line (or the lines do not add up)."""
+    parallel), or ``None`` when the decoder rejects a line (or the lines do not add up).
+
+    With ``partial``, a line rejected after the first gives the run of the lines before it
+    (decoded again up to that line: the rejected pass is not kept), with ``stop`` set."""
     if split_bytes is None:
         parts, last_state, lines, rejection = native.decoder.decode(data, stream)
     else:
         parts, last_state, lines, rejection = native.decoder.decode(data, stream, split_bytes)
-    if parts is None or rejection is not None or lines != line_count:
+    if rejection is not None:
+        line, _, offset = rejection
+        if not partial or not 0 < line < line_count:
+            return None
+        before = decode(native, memoryview(data)[:offset], line, stream, split_bytes)
+        if before is None:
+            return None
+        return NativeRun(before.batches, before.last_state, (line, offset))
+    if parts is None or lines != line_count:
         return None
     return NativeRun(_batches(native.target, parts), last_state)
 

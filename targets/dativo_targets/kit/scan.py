@@ -66,7 +66,7 @@ def split(
         return
     pos = start  # start of the current run
     line = first_line
-    counted, n = 0, 0  # lines of the run up to offset ``counted``
+    counted, n = start, 0  # lines of the run up to offset ``counted``
     for at, is_state in events:
         end = data.find(b"\n", at, size)
         end = size if end < 0 else end + 1
@@ -89,6 +89,35 @@ def split(
         n = 0
     if pos < size:
         yield Segment(True, line, view[pos:], first_line + line_count - line, data, pos)
+
+
+def cut(seg: Segment, index: int, offset: int) -> tuple[Segment, Segment]:
+    """``seg`` cut before its line ``index``, which starts at byte ``offset`` of ``seg.data``."""
+    data, start = seg.data, seg.start
+    return (
+        Segment(True, seg.first_line, data[:offset], index, seg.base, start),
+        Segment(
+            True,
+            seg.first_line + index,
+            data[offset:],
+            seg.line_count - index,
+            seg.base,
+            start + offset,
+        ),
+    )
+
+
+def cut_first(seg: Segment) -> tuple[Segment, Segment]:
+    """The first line of ``seg`` and the lines after it."""
+    end = seg.base.find(b"\n", seg.start, seg.start + seg.data.nbytes)
+    first, after = cut(seg, 1, seg.data.nbytes if end < 0 else end + 1 - seg.start)
+    return first, after
+
+
+def record_stream(data: memoryview) -> str | None:
+    """The ``stream`` of the RECORD line that starts ``data`` (usual layout), if any."""
+    m = _RECORD_PREFIX.match(data)
+    return m.group(1).decode("utf-8", "replace") if m else None
 
 
 def first_stream(data: memoryview) -> str | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import types
 import typing
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -126,17 +125,7 @@ def read_configs(
         if source == ENV_CONFIG:
             merged.update(env_config(model, prefix, environ))
             continue
-        try:
-            data = codec.loads(Path(source).read_bytes())
-        except OSError as exc:
-            raise ConfigError(f"cannot read config file {source!r}: {exc.strerror}") from None
-        except codec.JSONDecodeError as exc:
-            raise ConfigError(
-                f"config file {source!r} is not JSON: {codec.describe_decode_error(exc)}"
-            ) from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"config file {source!r} must hold a JSON object")
-        merged.update(data)
+        merged.update(codec.load_object_file(source, "config file"))
     return merged
 
 

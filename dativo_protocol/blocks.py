@@ -1,6 +1,8 @@
 """Large newline-aligned blocks of input, read into one reused buffer.
 
-The loop parses a block at a time (``read_chunk_bytes``, tens of MiB). The reader fills a
+For consumers that parse many lines at once (pyarrow.json, the native decoder): the target
+kit's loop parses a block at a time (``read_chunk_bytes``, tens of MiB). Line by line, use
+:class:`dativo_protocol.jsonl.MessageReader` instead. The reader fills a
 ``bytearray`` with ``readinto1`` (one read per call: a file fills the block at once, a pipe
 hands out what it holds), hands out its part up to the last newline, and moves the unfinished
 last line to the front before it reads again. There is no ``bytes`` object per read, no join,
