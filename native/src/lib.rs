@@ -375,9 +375,24 @@ fn canonical_json<'py>(py: Python<'py>, data: &[u8]) -> Option<Bound<'py, PyByte
     jsonout::canonical(text).map(|out| PyBytes::new(py, &out))
 }
 
+/// The number of newline bytes in `data` (what `bytes.count(b"\n")` returns), counted
+/// without the GIL: the runner's relay counts every line a tap writes.
+#[pyfunction]
+fn count_newlines(py: Python<'_>, data: PyBuffer<u8>) -> PyResult<usize> {
+    if !data.is_c_contiguous() {
+        return Err(PyValueError::new_err("data must be a contiguous buffer"));
+    }
+    // SAFETY: the buffer stays exported (and so alive and unmoved) while `data` lives;
+    // it is only read.
+    let bytes: &[u8] =
+        unsafe { std::slice::from_raw_parts(data.buf_ptr().cast::<u8>(), data.len_bytes()) };
+    Ok(py.allow_threads(|| memchr::memchr_iter(b'\n', bytes).count()))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(canonical_json, m)?)?;
+    m.add_function(wrap_pyfunction!(count_newlines, m)?)?;
     m.add_class::<Decoder>()?;
     m.add_class::<OwnedBuffer>()?;
     Ok(())

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dativo_protocol import codec
-from dativo_protocol.runner.relay import Scan, relay
+from dativo_protocol.runner.relay import Scan, _count_py, newline_counter, relay
 
 
 def _stream(
@@ -31,8 +31,8 @@ def _stream(
     return b"\n".join(lines) + b"\n", last
 
 
-def _scan(data: bytes, cuts: list[int]) -> Scan:
-    scan = Scan()
+def _scan(data: bytes, cuts: list[int], native: bool = True) -> Scan:
+    scan = Scan(_count=newline_counter() if native else _count_py)
     pos, i = 0, 0
     while pos < len(data):
         size = cuts[i % len(cuts)]
@@ -52,10 +52,11 @@ def _scan(data: bytes, cuts: list[int]) -> Scan:
     cuts=st.lists(st.integers(1, 4000), min_size=1, max_size=30),
     spaces=st.booleans(),
     case=st.sampled_from(["upper", "lower", "title"]),
+    native=st.booleans(),
 )
-def test_last_state_found_across_any_chunking(n, states, cuts, spaces, case):
+def test_last_state_found_across_any_chunking(n, states, cuts, spaces, case, native):
     data, last = _stream(n, states, spaces, case)
-    scan = _scan(data, cuts)
+    scan = _scan(data, cuts, native)
     assert scan.saw_state == (last is not None)
     assert scan.last_state == last
     assert scan.lines == data.count(b"\n")
