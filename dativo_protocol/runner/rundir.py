@@ -16,19 +16,10 @@ from types import TracebackType
 from typing import Any
 
 from dativo_protocol import codec
+from dativo_protocol.procs import alive
 
 PREFIX = "dativo-run-"
 OWNER = ".owner-pid"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def sweep_stale(root: Path | None = None) -> int:
@@ -42,7 +33,7 @@ def sweep_stale(root: Path | None = None) -> int:
             pid = int((folder / OWNER).read_text())
         except (OSError, ValueError):
             continue
-        if not _alive(pid):
+        if not alive(pid):
             shutil.rmtree(folder, ignore_errors=True)
             removed += 1
     return removed

@@ -21,6 +21,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
+from dativo_protocol.procs import alive
+
 TMP_DIR = "_dativo_tmp"
 
 
@@ -117,7 +119,7 @@ class LocalPublisher(Publisher):
             return
         for name in os.listdir(base):
             pid_text = name.split("-", 1)[0]
-            if pid_text.isdigit() and int(pid_text) != os.getpid() and not _alive(int(pid_text)):
+            if pid_text.isdigit() and int(pid_text) != os.getpid() and not alive(int(pid_text)):
                 shutil.rmtree(os.path.join(base, name), ignore_errors=True)
 
     def cleanup(self) -> None:
@@ -145,16 +147,6 @@ class S3Publisher(Publisher):
 
     def cleanup(self) -> None:
         pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def publisher_for(fs: Any, root: str) -> Publisher:
