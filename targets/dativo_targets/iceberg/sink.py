@@ -1,10 +1,10 @@
 """The Iceberg sink of the target kit: one table per stream, one snapshot per table per checkpoint.
 
 Everything that touches the catalog runs on one background thread, in submission order:
-opening the catalog (importing PyIceberg and SQLAlchemy takes ~0.5 s), loading or creating
-each stream's table, and the checkpoint commits. Parquet data files of append-only streams are
-encoded on a second thread (every 16 MiB while the loop parses on, and the rest when a
-checkpoint is handed over), so encoding overlaps with the commits. The loop's thread only
+opening the catalog (importing PyIceberg and SQLAlchemy takes ~0.55 s of CPU), loading or
+creating each stream's table, and the checkpoint commits. Parquet data files of append-only
+streams are encoded on two writer threads (every 16 MiB while the loop parses on, and the rest
+when a checkpoint is handed over), so encoding overlaps with the commits. The loop's thread only
 buffers Arrow batches and hands work over, so start-up and commits overlap with parsing (the
 kit's ``PipelinedSink``). The first background failure is raised on the loop's thread at its
 next call into the sink (or by the commit it belongs to), and every later background job is
@@ -14,7 +14,6 @@ skipped.
 from __future__ import annotations
 
 import concurrent.futures
-import contextlib
 import logging
 import os
 import signal
@@ -22,25 +21,35 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from dativo_protocol.errors import ConfigError, DativoError, DestinationError
 
 from . import checkpoint
-from .datafiles import file_schema, write_data_files
+from .datafiles import write_data_files
 from .files import FileChanges, commit_files, current_files
-from .layout import SortField, parse_sort
+from .layout import parse_sort
 from .maintenance import expire_quietly
-from .merge import dedupe_last, merge_changes
+from .merge import merge_changes
 from .schema import conform, evolve
-from .settings import IcebergSettings, LoadMethod
+from .settings import IcebergSettings
+from .stream_state import (
+    Prepared,
+    StreamState,
+    Taken,
+    Written,
+    conform_schema,
+    delete_quietly,
+    metadata_size,
+    shape,
+    table_of,
+    written_now,
+)
 from .tables import COMMIT_ATTEMPTS, check_layout, load_or_create
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from pyiceberg.catalog import Catalog
-    from pyiceberg.manifest import DataFile
     from pyiceberg.table import Table
 
     from dativo_targets.kit.sink import StreamSchema
@@ -57,69 +66,6 @@ WRITER_THREADS = 2
 #: ``<checkpoint>`` of the run after committing ``<tables>`` of its tables (0: before the
 #: first), so tests can kill a real process inside a pipelined or multi-table commit
 TEST_KILL_ENV = "DATIVO_ICEBERG_TEST_KILL"
-
-
-@dataclass(slots=True)
-class _Written:
-    files: list[DataFile]
-    rows: int
-
-
-@dataclass(slots=True)
-class _Stream:
-    stream: str
-    name: str
-    keys: tuple[str, ...]
-    load_method: LoadMethod
-    sort: list[SortField]
-    # --- the loop's thread: what the next checkpoint holds
-    pending: list[pa.RecordBatch] = field(default_factory=list)
-    pending_bytes: int = 0
-    #: data files being written in the background for the next checkpoint (append-only)
-    prewrites: list[Future[_Written]] = field(default_factory=list)
-    #: index into ``pending`` of the last ACTIVATE_VERSION: the next commit keeps only rows
-    #: written since the previous one (overwrite load method: 0 at the run start)
-    activated_at: int | None = None
-    #: background writes of rows that came before that ACTIVATE_VERSION
-    prewrites_before: list[Future[_Written]] = field(default_factory=list)
-    #: a second ACTIVATE_VERSION superseded this run's earlier version files
-    reset_version: bool = False
-    #: the background job that loads or creates the table
-    loaded: Future[None] | None = None
-    # --- the background thread
-    table: Table | None = None
-    #: data files this run committed since the stream's last replacement (kept by the next one)
-    version_files: set[str] = field(default_factory=set)
-    commits: int = 0
-    #: the table's data-file Arrow schema, and the Iceberg schema it was derived from
-    file_schema: tuple[Any, pa.Schema] | None = None
-
-
-@dataclass(slots=True)
-class _Taken:
-    """One stream's share of a checkpoint, taken from the loop's thread by ``begin_commit``."""
-
-    stream: _Stream
-    pending: list[pa.RecordBatch]
-    prewrites: list[Future[_Written]]
-    prewrites_before: list[Future[_Written]]
-    activated_at: int | None
-    reset_version: bool
-
-
-@dataclass(slots=True)
-class _Prepared:
-    before: pa.Table  # rows written before the activation: the version that becomes current
-    after: pa.Table  # rows written after it (all rows when there is no activation)
-    replace: bool
-    reset_version: bool = False
-    written_before: list[DataFile] = field(default_factory=list)  # background-written files
-    written_after: list[DataFile] = field(default_factory=list)
-    written_rows: int = 0
-
-    @property
-    def written(self) -> list[DataFile]:
-        return self.written_before + self.written_after
 
 
 class IcebergSink:
@@ -144,7 +90,7 @@ class IcebergSink:
         self.settings = settings
         self.run_id = run_id or uuid.uuid4().hex
         self.checkpoints = 0
-        self._streams: dict[str, _Stream] = {}
+        self._streams: dict[str, StreamState] = {}
         self._committed_state: Mapping[str, Any] | None = None
         self._failed: BaseException | None = None
         self._stopping = False
@@ -178,7 +124,7 @@ class IcebergSink:
             self._submit(lambda: self._evolve(known, schema.arrow, keys)).result()
             known.keys = keys
             return
-        s = _Stream(
+        s = StreamState(
             stream=stream,
             name=self.settings.table_name(stream),
             keys=keys,
@@ -222,7 +168,7 @@ class IcebergSink:
                 self._write_ahead(s)  # encoded on the writer thread while earlier commits run
             if s.pending or s.prewrites or s.prewrites_before or s.activated_at is not None:
                 taken.append(
-                    _Taken(
+                    Taken(
                         s, s.pending, s.prewrites, s.prewrites_before, s.activated_at,
                         s.reset_version,
                     )
@@ -245,7 +191,7 @@ class IcebergSink:
         for s in self._streams.values():
             for future in s.prewrites + s.prewrites_before:
                 if future.done() and future.exception() is None:
-                    _delete_quietly(s.table, future.result().files)
+                    delete_quietly(s.table, future.result().files)
             s.prewrites, s.prewrites_before, s.pending = [], [], []
 
     def close(self) -> None:
@@ -254,7 +200,7 @@ class IcebergSink:
         self._streams.clear()
 
     # ------------------------------------------------------------------ background thread
-    def _write_ahead(self, s: _Stream) -> None:
+    def _write_ahead(self, s: StreamState) -> None:
         batches, s.pending, s.pending_bytes = s.pending, [], 0
         s.prewrites.append(self._submit(lambda: self._prewrite(s, batches), writer=True))
 
@@ -293,33 +239,33 @@ class IcebergSink:
         self._wait_writes()
         self._submit(_nothing).result()
 
-    def _load(self, s: _Stream, arrow_schema: pa.Schema, keys: tuple[str, ...]) -> None:
+    def _load(self, s: StreamState, arrow_schema: pa.Schema, keys: tuple[str, ...]) -> None:
         from .recovery import undo_incomplete
 
         catalog, settings = self._catalog.result(), self.settings
         table = load_or_create(catalog, settings, s.stream, arrow_schema, keys)
         s.table = undo_incomplete(catalog, settings.namespace, settings.state_id, table)
 
-    def _evolve(self, s: _Stream, arrow_schema: pa.Schema, keys: tuple[str, ...]) -> None:
-        s.table = evolve(_table(s), arrow_schema, keys, s.stream)
+    def _evolve(self, s: StreamState, arrow_schema: pa.Schema, keys: tuple[str, ...]) -> None:
+        s.table = evolve(table_of(s), arrow_schema, keys, s.stream)
 
-    def _prewrite(self, s: _Stream, batches: list[pa.RecordBatch]) -> _Written:
+    def _prewrite(self, s: StreamState, batches: list[pa.RecordBatch]) -> Written:
         import pyarrow as pa
 
         if s.loaded is not None:
             s.loaded.result()  # the table is loaded on the other thread
-        table = _table(s)
-        target = _file_schema(s, table)
+        table = table_of(s)
+        target = conform_schema(s, table)
         parts = [conform(pa.Table.from_batches([b]), target, s.keys, s.stream) for b in batches]
-        data = _shape(s, parts, target)
-        return _Written(write_data_files(table, data, self.settings.dictionary), data.num_rows)
+        data = shape(s, parts, target)
+        return Written(write_data_files(table, data, self.settings.dictionary), data.num_rows)
 
-    def _delete(self, s: _Stream, futures: list[Future[_Written]]) -> None:
+    def _delete(self, s: StreamState, futures: list[Future[Written]]) -> None:
         for future in futures:
-            _delete_quietly(s.table, future.result().files)
+            delete_quietly(s.table, future.result().files)
 
-    def _commit_checkpoint(self, taken: list[_Taken], state: Mapping[str, Any] | None) -> None:
-        prepared: list[tuple[_Stream, _Prepared]] = []
+    def _commit_checkpoint(self, taken: list[Taken], state: Mapping[str, Any] | None) -> None:
+        prepared: list[tuple[StreamState, Prepared]] = []
         committed = 0
         try:
             # shape every batch first: bad data fails the checkpoint before any table commits
@@ -343,17 +289,17 @@ class IcebergSink:
             for item in taken[committed:]:  # files of tables this checkpoint did not reach
                 for future in item.prewrites + item.prewrites_before:
                     if future.exception() is None:
-                        _delete_quietly(item.stream.table, future.result().files)
+                        delete_quietly(item.stream.table, future.result().files)
             raise
         if state is not None:
             self._committed_state = state
 
-    def _prepare(self, item: _Taken) -> _Prepared:
+    def _prepare(self, item: Taken) -> Prepared:
         """Pending batches in the table's exact Arrow schema, split at the activation point."""
         import pyarrow as pa
 
         stream = item.stream
-        target = _file_schema(stream, _table(stream))
+        target = conform_schema(stream, table_of(stream))
         before = [f.result() for f in item.prewrites_before]
         after = [f.result() for f in item.prewrites]
         parts = [
@@ -363,9 +309,9 @@ class IcebergSink:
         cut = item.activated_at
         if stream.load_method == "upsert" or cut is None:
             cut = 0  # upsert merges all rows of the checkpoint (see docs: ACTIVATE_VERSION)
-        return _Prepared(
-            _shape(stream, parts[:cut], target),
-            _shape(stream, parts[cut:], target),
+        return Prepared(
+            shape(stream, parts[:cut], target),
+            shape(stream, parts[cut:], target),
             replace=item.activated_at is not None,
             reset_version=item.reset_version,
             written_before=[f for w in before for f in w.files],
@@ -373,7 +319,7 @@ class IcebergSink:
             written_rows=sum(w.rows for w in before + after),
         )
 
-    def _commit_stream(self, stream: _Stream, data: _Prepared, props: Mapping[str, str]) -> None:
+    def _commit_stream(self, stream: StreamState, data: Prepared, props: Mapping[str, str]) -> None:
         from pyiceberg.exceptions import CommitFailedException, ValidationException
 
         from .txn import MemoTransaction
@@ -382,7 +328,7 @@ class IcebergSink:
         rows = data.before.num_rows + data.after.num_rows + data.written_rows
         if data.reset_version:
             stream.version_files.clear()
-        base = _table(stream)
+        base = table_of(stream)
         for attempt in range(1, COMMIT_ATTEMPTS + 1):
             table = base.refresh() if attempt > 1 else base
             txn = MemoTransaction(table)
@@ -393,9 +339,9 @@ class IcebergSink:
                 stream.table = txn.commit_transaction()
                 break
             except (CommitFailedException, ValidationException) as exc:
-                _delete_quietly(table, _written_now(data, changes))
+                delete_quietly(table, written_now(data, changes))
                 if attempt == COMMIT_ATTEMPTS:
-                    _delete_quietly(table, data.written)
+                    delete_quietly(table, data.written)
                     raise DestinationError(
                         f"commit to table {stream.name} kept conflicting with concurrent writers "
                         f"({attempt} attempts): {type(exc).__name__}",
@@ -405,10 +351,10 @@ class IcebergSink:
                 log.warning("commit to %s conflicted (attempt %d), retrying", stream.name, attempt)
                 time.sleep(0.05 * attempt)
             except DativoError:
-                _delete_quietly(table, changes.added)
+                delete_quietly(table, changes.added)
                 raise
             except OSError as exc:
-                _delete_quietly(table, changes.added)
+                delete_quietly(table, changes.added)
                 raise DestinationError(
                     f"writing table {stream.name} failed: {type(exc).__name__}",
                     stream=stream.stream,
@@ -429,13 +375,13 @@ class IcebergSink:
             len(changes.added),
             len(changes.removed),
             changes.rows_rewritten,
-            _metadata_size(_table(stream)),
+            metadata_size(table_of(stream)),
         )
         every = self.settings.expire_snapshots_every
         if every and stream.commits % every == 0:
-            expire_quietly(_table(stream), self.settings.snapshot_keep_last)
+            expire_quietly(table_of(stream), self.settings.snapshot_keep_last)
 
-    def _changes(self, stream: _Stream, table: Table, data: _Prepared) -> FileChanges:
+    def _changes(self, stream: StreamState, table: Table, data: Prepared) -> FileChanges:
         if stream.load_method == "upsert":
             changes = merge_changes(table, data.after, stream.keys, self.settings.dictionary)
             changes.new_version_files = [f.file_path for f in changes.added]
@@ -458,7 +404,7 @@ class IcebergSink:
         return changes
 
     # ------------------------------------------------------------------ internals
-    def _stream(self, stream: str) -> _Stream:
+    def _stream(self, stream: str) -> StreamState:
         try:
             return self._streams[stream]
         except KeyError:
@@ -474,53 +420,3 @@ def _test_kill(value: str | None) -> tuple[int, int] | None:
         return None
     checkpoint_number, _, tables = value.partition(":")
     return int(checkpoint_number), int(tables or 0)
-
-
-def _table(s: _Stream) -> Table:
-    if s.table is None:  # pragma: no cover - jobs run after the stream's load job succeeded
-        raise DestinationError("table not loaded", stream=s.stream)
-    return s.table
-
-
-def _file_schema(s: _Stream, table: Table) -> pa.Schema:
-    """The Arrow schema that batches of ``s`` are conformed to, derived once per table schema."""
-    schema = table.schema()
-    known = s.file_schema
-    if known is None or known[0] is not schema:
-        known = s.file_schema = (schema, file_schema(table))
-    return known[1]
-
-
-def _shape(stream: _Stream, parts: list[pa.Table], target: pa.Schema) -> pa.Table:
-    import pyarrow as pa
-
-    data = pa.concat_tables(parts) if parts else target.empty_table()
-    if stream.load_method == "upsert" and stream.keys:
-        data = dedupe_last(data, stream.keys)
-    if stream.sort and data.num_rows:
-        order = [(f.column, "descending" if f.descending else "ascending") for f in stream.sort]
-        data = data.sort_by(order)
-    return data
-
-
-def _written_now(data: _Prepared, changes: FileChanges) -> list[DataFile]:
-    """Files of a failed attempt that the next attempt will not reuse (not the prewritten ones)."""
-    keep = {f.file_path for f in data.written}
-    return [f for f in changes.added if f.file_path not in keep]
-
-
-def _delete_quietly(table: Table | None, files: list[DataFile]) -> None:
-    """Remove data files written for a commit that did not land (they are referenced by nothing)."""
-    if table is None:
-        return
-    for data_file in files:
-        with contextlib.suppress(Exception):  # best effort: an orphan file is harmless
-            table.io.delete(data_file.file_path)
-
-
-def _metadata_size(table: Table) -> int:
-    """Bytes of the table's current metadata.json (what every commit rewrites)."""
-    try:
-        return len(table.io.new_input(table.metadata_location))
-    except Exception:  # noqa: BLE001 - only for the log line
-        return -1
