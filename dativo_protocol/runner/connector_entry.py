@@ -17,7 +17,7 @@ from dativo_protocol.errors import ConfigError
 Engine = Literal["native", "singer", "command", "airbyte", "rust"]
 Role = Literal["source", "target"]
 #: engines whose launchers arrive with the adapter work; entries are accepted, launching fails
-RESERVED_ENGINES = frozenset({"airbyte", "rust"})
+RESERVED_ENGINES = frozenset({"airbyte"})
 
 #: capabilities the registry knows (singer-sdk's tap and target capabilities plus Dativo's own);
 #: third parties may add their own with an ``x-`` prefix
@@ -73,8 +73,10 @@ class Launch(BaseModel):
     command: tuple[str, ...] | None = None
     #: Docker image with tag (airbyte engine, reserved)
     image: str | None = None
-    #: path or name of an executable (rust engine, reserved)
+    #: rust engine: an executable path or a name on PATH; with ``cargo``, the crate's bin target
     binary: str | None = None
+    #: rust engine: a crate directory (relative to the registry file), built on first use
+    cargo: str | None = None
     #: old Singer taps take the catalog as ``--properties``
     catalog_flag: Literal["--catalog", "--properties"] = "--catalog"
 
@@ -110,7 +112,6 @@ _REQUIRED_LAUNCH: dict[str, tuple[str, ...]] = {
     "native": ("entry_point",),
     "singer": ("pip",),
     "command": ("command",),
-    "rust": ("binary",),
 }
 
 
@@ -164,6 +165,8 @@ class ConnectorEntry(BaseModel):
                 raise ValueError(f"engine {self.engine!r} needs launch.{field}")
         if self.engine == "airbyte" and self.launch.image is None and self.launch.pip is None:
             raise ValueError("engine 'airbyte' needs launch.image or launch.pip")
+        if self.engine == "rust" and self.launch.binary is None and self.launch.cargo is None:
+            raise ValueError("engine 'rust' needs launch.binary or launch.cargo")
         if self.launch.pip is not None:
             _check_pinned(self.launch.pip)
         return self

@@ -6,7 +6,9 @@ Engines:
 - ``singer``: an existing Singer connector, pip-installed once into an isolated venv under
   ``$DATIVO_HOME/venvs/<name>-<version>`` (see :mod:`dativo_protocol.runner.install`);
 - ``command``: the argv given in the entry (or on the command line);
-- ``airbyte`` and ``rust``: accepted in the registry, not launchable yet.
+- ``rust``: a prebuilt executable, or a crate built with cargo on first use (see
+  :mod:`dativo_protocol.runner.rust_build`);
+- ``airbyte``: accepted in the registry, not launchable yet.
 
 Singer CLI conventions: ``--config``, ``--catalog`` (``--properties`` for old taps),
 ``--state``, ``--discover``, ``--about --format json``; Dativo connectors add ``--spec`` and
@@ -153,6 +155,10 @@ def program(entry: ConnectorEntry) -> tuple[tuple[str, ...], dict[str, str]]:
                 hint="set launch.entry_point in the registry entry to the script it provides",
             )
         return (str(path),), base_env(isolated=True, prepend_path=bindir)
+    if engine == "rust":
+        from dativo_protocol.runner.rust_build import ensure_built
+
+        return (str(ensure_built(entry)),), base_env()
     if engine == "command" and entry.launch.command:
         return tuple(entry.launch.command), base_env()
     raise ConfigError(f"unknown engine {engine!r} of {entry.ref}")  # pragma: no cover

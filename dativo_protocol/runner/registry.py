@@ -138,8 +138,28 @@ def parse_entries(
                 )
                 continue
             entry = entry.model_copy(update={"config_schema": str(schema_path)})
+        if entry.engine == "rust" and base_dir is not None:
+            entry = _resolve_rust_paths(entry, base_dir)
         entries.append(entry)
     return entries, problems
+
+
+def _resolve_rust_paths(entry: ConnectorEntry, base_dir: Path) -> ConnectorEntry:
+    """Relative ``launch.cargo`` and ``launch.binary`` paths resolve against the registry file.
+
+    They are checked when the connector starts, not here: a crate that ships only with the
+    repository must not make the whole registry invalid elsewhere.
+    """
+    launch = entry.launch
+    update: dict[str, str] = {}
+    if launch.cargo is not None and not Path(launch.cargo).is_absolute():
+        update["cargo"] = os.path.normpath(base_dir / launch.cargo)
+    if launch.cargo is None and launch.binary and "/" in launch.binary:
+        if not Path(launch.binary).is_absolute():
+            update["binary"] = os.path.normpath(base_dir / launch.binary)
+    if not update:
+        return entry
+    return entry.model_copy(update={"launch": launch.model_copy(update=update)})
 
 
 def _pydantic_message(err: Mapping[str, Any]) -> str:

@@ -196,13 +196,20 @@ def install_command(
 
     The venv lives in $DATIVO_HOME/venvs/NAME-VERSION (DATIVO_HOME defaults to ~/.dativo) and
     is created once from the entry's pinned pip spec (uv when available, else venv + pip);
-    otherwise it is installed on first use. Native and command connectors need no install.
+    otherwise it is installed on first use. A rust connector with a crate is built with cargo
+    into $DATIVO_HOME/rust. Native and command connectors need no install.
     """
     from dativo_protocol.runner.install import ensure_installed, venv_dir
 
     app = app_for(ctx, json_output)
     entry = load_registry(registry_files).resolve(connector)
-    if entry.engine != "singer":
+    if entry.engine == "rust":
+        from dativo_protocol.runner.rust_build import ensure_built
+
+        executable = str(ensure_built(entry))
+        data = {"connector": entry.ref, "installed": True, "venv": None}
+        data.update(executable=executable, note=f"executable {executable}")
+    elif entry.engine != "singer":
         data = {
             "connector": entry.ref,
             "installed": True,
