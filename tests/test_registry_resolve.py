@@ -83,7 +83,7 @@ def test_job_asking_for_a_missing_capability(registry: Registry):
     assert "(it has: discover, state)" in message
 
 
-@pytest.mark.parametrize("name", ["source-faker", "tap-rusty"])
+@pytest.mark.parametrize("name", ["source-faker"])
 def test_reserved_engines_are_listed_but_fail_clearly_at_launch(
     run_cli, registry: Registry, name: str, tmp_path: Path
 ):

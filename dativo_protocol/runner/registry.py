@@ -154,9 +154,9 @@ def _resolve_rust_paths(entry: ConnectorEntry, base_dir: Path) -> ConnectorEntry
     update: dict[str, str] = {}
     if launch.cargo is not None and not Path(launch.cargo).is_absolute():
         update["cargo"] = os.path.normpath(base_dir / launch.cargo)
-    if launch.cargo is None and launch.binary and "/" in launch.binary:
-        if not Path(launch.binary).is_absolute():
-            update["binary"] = os.path.normpath(base_dir / launch.binary)
+    binary = launch.binary
+    if launch.cargo is None and binary and "/" in binary and not Path(binary).is_absolute():
+        update["binary"] = os.path.normpath(base_dir / binary)
     if not update:
         return entry
     return entry.model_copy(update={"launch": launch.model_copy(update=update)})
