@@ -10,7 +10,7 @@ UV := $(BIN)/uv
 export PATH := $(PATH):$(HOME)/.cargo/bin
 PYTEST_ARGS ?=
 
-.PHONY: demo test install install-dev lint typecheck layers unit check clean native-lint
+.PHONY: demo test install install-dev lint typecheck layers unit check clean native-lint rust-taps
 
 $(UV):
 	$(PYTHON) -m venv $(VENV)
@@ -41,7 +41,7 @@ test: install-dev
 	scripts/system-deps.sh
 	$(MAKE) --no-print-directory check
 
-check: lint native-lint typecheck layers unit
+check: lint native-lint rust-taps typecheck layers unit
 
 lint:
 	$(BIN)/ruff check .
@@ -51,6 +51,12 @@ lint:
 native-lint:
 	cargo fmt --manifest-path native/Cargo.toml --check
 	cargo clippy -q --manifest-path native/Cargo.toml -- -D warnings
+
+# the Rust Singer taps (rust_taps/, docs/taps/rust.md): formatting, clippy and their unit tests
+rust-taps:
+	cargo fmt --manifest-path rust_taps/Cargo.toml --all --check
+	cargo clippy -q --manifest-path rust_taps/Cargo.toml --all-targets -- -D warnings
+	cargo test -q --manifest-path rust_taps/Cargo.toml
 
 typecheck:
 	$(BIN)/mypy dativo_protocol taps/dativo_taps targets/dativo_targets adapters/dativo_adapters native/python/dativo_native tests $(wildcard bench/*.py)
@@ -62,4 +68,4 @@ unit:
 	$(BIN)/pytest -n 2 $(PYTEST_ARGS)
 
 clean:
-	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .cache .mypy_cache .ruff_cache .pytest_cache rust_taps/target
