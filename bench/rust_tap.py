@@ -19,9 +19,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from taps import BIN, REPO, best, peer_venv, write_config
-
 from dativo_protocol import codec
+from taps import BIN, REPO, best, peer_venv, write_config
 
 SDK_SEQUENCE_TAP = """
 from datetime import datetime, timedelta, timezone
