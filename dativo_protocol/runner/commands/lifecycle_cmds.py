@@ -192,17 +192,17 @@ def discover_command(
 def install_command(
     ctx: click.Context, connector: str, registry_files: tuple[Path, ...], json_output: bool
 ) -> None:
-    """Pre-install a singer-engine connector into its isolated venv.
+    """Pre-install a singer- or airbyte-engine connector into its isolated venv.
 
     The venv lives in $DATIVO_HOME/venvs/NAME-VERSION (DATIVO_HOME defaults to ~/.dativo) and
     is created once from the entry's pinned pip spec (uv when available, else venv + pip);
     otherwise it is installed on first use. Native and command connectors need no install.
     """
-    from dativo_protocol.runner.install import ensure_installed, venv_dir
+    from dativo_protocol.runner.install import PIP_ENGINES, ensure_installed, venv_dir
 
     app = app_for(ctx, json_output)
     entry = load_registry(registry_files).resolve(connector)
-    if entry.engine != "singer":
+    if entry.engine not in PIP_ENGINES or not entry.launch.pip:
         data = {
             "connector": entry.ref,
             "installed": True,
