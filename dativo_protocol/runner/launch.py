@@ -167,7 +167,7 @@ def _airbyte_program(entry: ConnectorEntry) -> tuple[tuple[str, ...], dict[str, 
     """``tap-airbyte --executable <the connector's console script>`` (its config as is)."""
     if entry.launch.pip is None:
         raise ConfigError(
-            f"Docker images (launch.image) of {entry.ref} are not available yet",
+            f"launch.image (a Docker image) of {entry.ref} is not available yet",
             hint="give launch.pip (e.g. airbyte-source-faker==7.2.1) and launch.entry_point",
         )
     from dativo_protocol.runner.install import ensure_installed
