@@ -110,3 +110,57 @@ def test_activate_version_and_schema_change_reach_the_sink() -> None:
         ("open", "orders"),
     ]
     assert any(c[0] == "commit" for c in sink.calls)  # ACTIVATE_VERSION needs a commit
+
+
+_STUCK_TARGET = """
+import sys, threading
+from dativo_targets.kit import cli
+from dativo_targets.kit.settings import KitSettings
+
+cli.SIGTERM_GRACE_SECONDS = 1.0
+
+class StuckSink:
+    def open_stream(self, stream, schema): pass
+    def write(self, stream, batch): pass
+    def activate_version(self, stream, version): pass
+    def commit(self, state): pass
+    def abort(self): threading.Event().wait()  # a stop that never ends
+    def close(self): pass
+
+app = cli.TargetApp(
+    name="target-stuck", description="", version="0", settings_model=KitSettings,
+    make_sink=lambda settings, redactor: StuckSink(),
+)
+cli.target_main(app)()
+"""
+
+
+def test_a_target_that_cannot_stop_after_sigterm_exits_after_the_grace_period(tmp_path):
+    """SIGTERM starts an orderly stop; if that hangs, the process still ends (exit 130) within
+    the grace period, as a SIGKILL would end it: nothing is committed or acknowledged."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    config = tmp_path / "c.json"
+    config.write_text("{}")
+    proc = subprocess.Popen(
+        [sys.executable, "-c", _STUCK_TARGET, "--config", str(config)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(
+        b'{"type":"SCHEMA","stream":"s","schema":{"properties":{"id":{"type":"integer"}}},"key_properties":[]}\n'
+    )
+    proc.stdin.flush()
+    time.sleep(1.5)  # started and reading
+    proc.send_signal(signal.SIGTERM)
+    started = time.monotonic()
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130
+    assert time.monotonic() - started < 15
+    assert b"did not stop within 1 s of SIGTERM" in err
+    assert out == b""

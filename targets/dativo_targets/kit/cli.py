@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from types import FrameType
@@ -147,8 +148,25 @@ class _Done(Exception):
         self.code = code
 
 
+#: after SIGTERM the orderly stop (abort, let an in-flight commit land) gets this long; then
+#: the process ends as if SIGKILLed, which every commit path is built to survive
+SIGTERM_GRACE_SECONDS = 20.0
+
+
 def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+    timer = threading.Timer(SIGTERM_GRACE_SECONDS, _stop_now)
+    timer.daemon = True
+    timer.start()
     raise Interrupted("stopped by SIGTERM; uncommitted data was discarded")
+
+
+def _stop_now() -> None:
+    os.write(
+        2,
+        b"target: error: did not stop within %d s of SIGTERM; exiting, uncommitted data was "
+        b"discarded\n" % int(SIGTERM_GRACE_SECONDS),
+    )
+    os._exit(int(ExitCode.INTERRUPTED))
 
 
 def run_app(
