@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -286,3 +287,35 @@ def test_about_names_the_capabilities() -> None:
     assert about["name"] == "tap-airbyte"
     assert {"discover", "state", "catalog"} <= set(about["capabilities"])
     assert (BIN / "tap-airbyte").exists()
+
+
+def test_sigterm_stops_the_connector_and_wipes_its_files(setup: Setup, tmp_path: Path) -> None:
+    """How `dativo` stops a tap: SIGTERM. The connector goes too, and so do its secret files."""
+    config = {**FAKER_CONFIG, "count": 200_000}
+    settings = write(
+        tmp_path / "big.json", {"connector": str(setup.faker), "connector_config": config}
+    )
+    private = tmp_path / "tmp"
+    private.mkdir()
+    tap = subprocess.Popen(
+        [script("tap-airbyte"), "--config", str(settings), "--catalog", str(setup.catalog)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "TMPDIR": str(private)},
+    )
+    assert tap.stdout is not None
+    for line in tap.stdout:  # wait until records flow
+        if b'"RECORD"' in line:
+            break
+    children = Path(f"/proc/{tap.pid}/task/{tap.pid}/children").read_text().split()
+    assert len(children) == 1
+    assert [p.name for p in private.iterdir()] != []  # the connector's private files exist now
+    tap.send_signal(signal.SIGTERM)
+    _, err = tap.communicate(timeout=60)
+    assert tap.returncode == 130, err.decode()[-2000:]  # ExitCode.INTERRUPTED
+    assert (
+        not Path(f"/proc/{children[0]}").exists()
+        or b"zombie" in Path(f"/proc/{children[0]}/status").read_bytes()
+    )
+    assert list(private.iterdir()) == []  # config (with the canary) and TMPDIR removed
+    assert_no_secret(CANARY, err)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -75,8 +74,7 @@ class Connector:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 env=env,
-                cwd=ws.root,
-                start_new_session=True,  # our SIGINT is not its SIGINT; we stop it ourselves
+                cwd=ws.root,  # same process group: `dativo` stopping the tap's group stops it too
             )
         except OSError as exc:
             raise ConnectorError(f"cannot start {name}: {exc.strerror}") from None
@@ -101,7 +99,7 @@ class Connector:
 
     def stop(self, grace: float = 1.0) -> None:
         """We give up on the connector (our side failed): give it ``grace`` seconds to end on
-        its own (then its exit status still counts), else stop it and its children."""
+        its own (then its exit status still counts), else SIGTERM, then SIGKILL."""
         try:
             self._proc.wait(timeout=grace)
             return
@@ -110,10 +108,10 @@ class Connector:
         self._stopped = True
         self.stdout.close()
         try:
-            os.killpg(self._proc.pid, signal.SIGTERM)
+            self._proc.terminate()
             self._proc.wait(timeout=EXIT_GRACE_SECONDS)
         except subprocess.TimeoutExpired:
-            os.killpg(self._proc.pid, signal.SIGKILL)
+            self._proc.kill()
         except ProcessLookupError:
             pass
 

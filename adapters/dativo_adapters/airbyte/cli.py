@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,7 +20,7 @@ import click
 from dativo_adapters.airbyte import settings as settings_mod
 from dativo_adapters.airbyte import sync
 from dativo_protocol import codec
-from dativo_protocol.errors import DativoError, ExitCode, UsageError
+from dativo_protocol.errors import DativoError, ExitCode, Interrupted, UsageError
 from dativo_protocol.log import configure_logging
 from dativo_protocol.redact import Redactor
 
@@ -120,8 +121,17 @@ def _settings(
     return found
 
 
+def _interrupt(signum: int, _frame: object) -> None:
+    raise Interrupted(f"stopped by {signal.Signals(signum).name}")
+
+
 def run(argv: Sequence[str] | None = None) -> int:
-    """Run tap-airbyte with ``argv``; returns the exit code."""
+    """Run tap-airbyte with ``argv``; returns the exit code.
+
+    SIGTERM (how ``dativo`` stops a tap) unwinds like Ctrl-C: the connector is stopped and the
+    private directory holding its config is removed before we exit (130).
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
     redactor = Redactor()
     configure_logging(redactor, level=logging.INFO)
     logger = logging.getLogger("dativo.tap-airbyte")

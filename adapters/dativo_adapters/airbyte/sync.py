@@ -26,7 +26,13 @@ from dativo_protocol.catalog.airbyte import (
 from dativo_protocol.catalog.convert import configured_from_singer, singer_from_airbyte
 from dativo_protocol.catalog.select import select
 from dativo_protocol.catalog.singer import load_singer_catalog
-from dativo_protocol.errors import ConfigError, ConnectorError, DativoError, ProtocolError
+from dativo_protocol.errors import (
+    ConfigError,
+    ConnectorError,
+    DativoError,
+    Interrupted,
+    ProtocolError,
+)
 from dativo_protocol.redact import Redactor
 
 log = logging.getLogger("dativo.airbyte")
@@ -193,6 +199,6 @@ def _start_read(
 
 def _worse(died: ConnectorError | None, exc: DativoError) -> DativoError:
     """A connector that died explains a truncated or broken stream better than the symptom."""
-    if died is None:
+    if died is None or isinstance(exc, Interrupted):
         return exc
     return ConnectorError(f"{died.message} (then: {exc.user_message()})")
