@@ -313,9 +313,6 @@ def test_sigterm_stops_the_connector_and_wipes_its_files(setup: Setup, tmp_path:
     tap.send_signal(signal.SIGTERM)
     _, err = tap.communicate(timeout=60)
     assert tap.returncode == 130, err.decode()[-2000:]  # ExitCode.INTERRUPTED
-    assert (
-        not Path(f"/proc/{children[0]}").exists()
-        or b"zombie" in Path(f"/proc/{children[0]}/status").read_bytes()
-    )
+    assert not Path(f"/proc/{children[0]}").exists()  # the connector is gone (and reaped)
     assert list(private.iterdir()) == []  # config (with the canary) and TMPDIR removed
     assert_no_secret(CANARY, err)
