@@ -316,3 +316,18 @@ def test_sigterm_stops_the_connector_and_wipes_its_files(setup: Setup, tmp_path:
     assert not Path(f"/proc/{children[0]}").exists()  # the connector is gone (and reaped)
     assert list(private.iterdir()) == []  # config (with the canary) and TMPDIR removed
     assert_no_secret(CANARY, err)
+
+
+def test_a_python_entry_point_works_like_the_console_script(setup: Setup) -> None:
+    settings = write(
+        setup.work / "entry-point.json",
+        {
+            "entry_point": "source_faker.run:run",
+            "python": str(setup.faker.parent / "python"),
+            "connector_config": FAKER_CONFIG,
+        },
+    )
+    done = run_script("tap-airbyte", "--config", settings, "--spec")
+    assert done.returncode == 0, done.stderr.decode()[-2000:]
+    spec = codec.loads(done.stdout)
+    assert spec["connectionSpecification"]["title"] == "Faker Source Spec"

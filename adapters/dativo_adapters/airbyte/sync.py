@@ -33,7 +33,7 @@ from dativo_protocol.errors import (
     Interrupted,
     ProtocolError,
 )
-from dativo_protocol.redact import Redactor
+from dativo_protocol.redact import Redactor, collect_secrets
 
 log = logging.getLogger("dativo.airbyte")
 
@@ -153,7 +153,8 @@ def read(
     states = initial_state(state)
 
     def on_control(config: dict[str, Any]) -> None:
-        redactor.add(Settings((), config).redactor().secrets)  # rotated: a secret from now on
+        # a rotated token is a secret from now on
+        redactor.add(collect_secrets(config, extra_keys=settings.secret_fields))
         log.warning(
             "%s sent an updated config (CONTROL CONNECTOR_CONFIG); tap-airbyte does not "
             "persist it: update connector_config yourself",
