@@ -17,7 +17,7 @@ from dativo_protocol.errors import ConfigError
 Engine = Literal["native", "singer", "command", "airbyte", "rust"]
 Role = Literal["source", "target"]
 #: engines whose launchers arrive with the adapter work; entries are accepted, launching fails
-RESERVED_ENGINES = frozenset({"airbyte"})
+RESERVED_ENGINES: frozenset[str] = frozenset()
 
 #: capabilities the registry knows (singer-sdk's tap and target capabilities plus Dativo's own);
 #: third parties may add their own with an ``x-`` prefix
@@ -67,11 +67,12 @@ class Launch(BaseModel):
 
     #: console script name (native: in Dativo's environment; singer: in the connector's venv)
     entry_point: str | None = None
-    #: pip requirement installed into an isolated venv (singer engine), pinned: ``pkg==1.2.3``
+    #: pip requirement installed into an isolated venv (singer and airbyte engines), pinned:
+    #: ``pkg==1.2.3``
     pip: str | None = None
     #: argv of an arbitrary command (command engine)
     command: tuple[str, ...] | None = None
-    #: Docker image with tag (airbyte engine, reserved)
+    #: Docker image with tag (airbyte engine; not launchable yet, use ``pip``)
     image: str | None = None
     #: rust engine: an executable path or a name on PATH; with ``cargo``, the crate's bin target
     binary: str | None = None

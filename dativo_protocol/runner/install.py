@@ -23,6 +23,8 @@ from dativo_protocol.runner.registry import ConnectorEntry
 HOME_ENV = "DATIVO_HOME"
 MARKER = ".dativo-installed"
 INSTALL_TIMEOUT = 900.0
+#: engines whose connectors are pip-installed into their own venv
+PIP_ENGINES = frozenset({"singer", "airbyte"})
 
 log = logging.getLogger("dativo.install")
 
@@ -49,9 +51,9 @@ def is_installed(entry: ConnectorEntry) -> bool:
 
 
 def ensure_installed(entry: ConnectorEntry) -> Path:
-    """Install ``entry`` (engine singer) if needed; returns the venv's ``bin`` directory."""
-    if entry.engine != "singer" or not entry.launch.pip:
-        raise ConfigError(f"{entry.ref} is not a pip-installed singer-engine connector")
+    """Install ``entry`` (engine singer or airbyte) if needed; returns the venv's ``bin`` dir."""
+    if entry.engine not in PIP_ENGINES or not entry.launch.pip:
+        raise ConfigError(f"{entry.ref} is not a pip-installed singer or airbyte connector")
     venv = venv_dir(entry)
     if is_installed(entry):
         return venv / "bin"

@@ -6,9 +6,11 @@ Engines:
 - ``singer``: an existing Singer connector, pip-installed once into an isolated venv under
   ``$DATIVO_HOME/venvs/<name>-<version>`` (see :mod:`dativo_protocol.runner.install`);
 - ``command``: the argv given in the entry (or on the command line);
+- ``airbyte``: an Airbyte source from PyPI, pip-installed like a singer connector, started
+  through Dativo's ``tap-airbyte`` adapter (``--executable <venv>/bin/<entry_point>``), which
+  speaks Singer (see docs/adapters/airbyte.md);
 - ``rust``: a prebuilt executable, or a crate built with cargo on first use (see
   :mod:`dativo_protocol.runner.rust_build`);
-- ``airbyte``: accepted in the registry, not launchable yet.
 
 Singer CLI conventions: ``--config``, ``--catalog`` (``--properties`` for old taps),
 ``--state``, ``--discover``, ``--about --format json``; Dativo connectors add ``--spec`` and
@@ -131,7 +133,7 @@ def program(entry: ConnectorEntry) -> tuple[tuple[str, ...], dict[str, str]]:
     if engine in RESERVED_ENGINES:
         raise ConfigError(
             f"engine {engine!r} of {entry.ref} is not available yet",
-            hint="the airbyte and rust engines arrive with the adapter work; use a singer or native connector",
+            hint="the rust engine arrives with the adapter work; use a singer or native connector",
         )
     if engine == "native":
         script = entry.launch.entry_point or entry.name
@@ -159,9 +161,40 @@ def program(entry: ConnectorEntry) -> tuple[tuple[str, ...], dict[str, str]]:
         from dativo_protocol.runner.rust_build import ensure_built
 
         return (str(ensure_built(entry)),), base_env()
+    if engine == "airbyte":
+        return _airbyte_program(entry)
     if engine == "command" and entry.launch.command:
         return tuple(entry.launch.command), base_env()
     raise ConfigError(f"unknown engine {engine!r} of {entry.ref}")  # pragma: no cover
+
+
+def _airbyte_program(entry: ConnectorEntry) -> tuple[tuple[str, ...], dict[str, str]]:
+    """``tap-airbyte --executable <the connector's console script>`` (its config as is)."""
+    if entry.launch.pip is None:
+        raise ConfigError(
+            f"launch.image (a Docker image) of {entry.ref} is not available yet",
+            hint="give launch.pip (e.g. airbyte-source-faker==7.2.1) and launch.entry_point",
+        )
+    from dativo_protocol.runner.install import ensure_installed
+
+    script = entry.launch.entry_point or entry.name
+    connector = ensure_installed(entry) / script
+    if not connector.exists():
+        raise ConfigError(
+            f"{entry.launch.pip!r} installed no console script {script!r}",
+            hint="set launch.entry_point in the registry entry to the script it provides",
+        )
+    adapter = bin_dir() / "tap-airbyte"
+    found = str(adapter) if adapter.exists() else shutil.which("tap-airbyte")
+    if found is None:
+        raise ConfigError(
+            f"{entry.ref} needs Dativo's tap-airbyte, which is not installed in {bin_dir()}",
+            hint="install Dativo with its adapters: pip install 'dativo-protocol[all]'",
+        )
+    argv = [found, "--executable", str(connector)]
+    for field in entry.secret_fields:
+        argv += ["--secret-field", field]
+    return tuple(argv), base_env(isolated=True, prepend_path=bin_dir())
 
 
 def action_args(

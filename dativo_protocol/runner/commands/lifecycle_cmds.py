@@ -192,14 +192,14 @@ def discover_command(
 def install_command(
     ctx: click.Context, connector: str, registry_files: tuple[Path, ...], json_output: bool
 ) -> None:
-    """Pre-install a singer-engine connector into its isolated venv.
+    """Pre-install a singer- or airbyte-engine connector into its isolated venv.
 
     The venv lives in $DATIVO_HOME/venvs/NAME-VERSION (DATIVO_HOME defaults to ~/.dativo) and
     is created once from the entry's pinned pip spec (uv when available, else venv + pip);
     otherwise it is installed on first use. A rust connector with a crate is built with cargo
     into $DATIVO_HOME/rust. Native and command connectors need no install.
     """
-    from dativo_protocol.runner.install import ensure_installed, venv_dir
+    from dativo_protocol.runner.install import PIP_ENGINES, ensure_installed, venv_dir
 
     app = app_for(ctx, json_output)
     entry = load_registry(registry_files).resolve(connector)
@@ -209,7 +209,7 @@ def install_command(
         executable = str(ensure_built(entry))
         data = {"connector": entry.ref, "installed": True, "venv": None}
         data.update(executable=executable, note=f"executable {executable}")
-    elif entry.engine != "singer":
+    elif entry.engine not in PIP_ENGINES or not entry.launch.pip:
         data = {
             "connector": entry.ref,
             "installed": True,
