@@ -133,7 +133,7 @@ def program(entry: ConnectorEntry) -> tuple[tuple[str, ...], dict[str, str]]:
     if engine in RESERVED_ENGINES:
         raise ConfigError(
             f"engine {engine!r} of {entry.ref} is not available yet",
-            hint="the rust engine arrives with the adapter work; use a singer or native connector",
+            hint="the engine is reserved for a later release; use a native, singer, airbyte or rust connector",
         )
     if engine == "native":
         script = entry.launch.entry_point or entry.name
