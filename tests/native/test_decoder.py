@@ -80,6 +80,32 @@ def rejection(st_: StreamState, data: bytes) -> tuple[int, str, int]:
     return rejected
 
 
+def reason_after_good_lines(st_: StreamState, record: bytes, bad: bytes, tail: bytes) -> str:
+    """``bad`` after ``record`` (a good RECORD line) and a STATE, then ``tail``, is rejected at
+    its own line and offset; returns the reason, which must not be empty."""
+    good = record + b'{"type":"STATE","value":1}\n'
+    line, reason, offset = rejection(st_, good + bad + tail)
+    assert (line, offset) == (2, len(good))
+    assert reason
+    return reason
+
+
+def check_mutation(st_: StreamState, data: bytes, edits: list[tuple[int, bytes]]) -> None:
+    """``data`` with one-byte ``edits`` applied: the decoder rejects it, or every line is a
+    message orjson reads and the decoded table equals the row path's."""
+    mutable = bytearray(data)
+    for pos, new in edits:
+        at = pos % len(mutable)
+        mutable[at : at + 1] = new
+    mutated = bytes(mutable)
+    assert st_.native is not None
+    if st_.native.decoder.decode(mutated, STREAM)[0] is None:
+        return
+    msgs = [orjson.loads(x) for x in mutated.split(b"\n") if x.strip()]  # must not raise
+    assert all(m["type"] in ("RECORD", "STATE") for m in msgs)
+    assert native_table(st_, mutated).equals(row_path(st_, mutated), check_metadata=True)
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), schema=json_schemas(), validation=st.sampled_from(["off", "fast"]))
 def test_accepted_records_equal_the_row_path(data: Any, schema: Any, validation: str) -> None:
@@ -184,11 +210,8 @@ MISMATCHES: dict[str, bytes] = {
 
 @pytest.mark.parametrize("bad", MISMATCHES.values(), ids=list(MISMATCHES))
 def test_mismatches_are_rejected_at_their_line(bad: bytes) -> None:
-    st_ = stream_state(SCHEMA)
-    good = rec(GOOD) + b'{"type":"STATE","value":1}\n'
-    line, reason, offset = rejection(st_, good + bad + (rec(GOOD) if bad.endswith(b"\n") else b""))
-    assert (line, offset) == (2, len(good))
-    assert reason
+    tail = rec(GOOD) if bad.endswith(b"\n") else b""
+    reason = reason_after_good_lines(stream_state(SCHEMA), rec(GOOD), bad, tail)
     assert b"1.5" not in reason.encode()  # a reason names the problem, never the value
     assert "2024" not in reason
 
@@ -264,20 +287,7 @@ def test_mutated_lines_are_rejected_or_read_as_the_row_path_reads_them(
     lines: list[bytes], edits: list[tuple[int, bytes]]
 ) -> None:
     """Whatever the decoder accepts, orjson and the row path accept with the same values."""
-    st_ = stream_state(SCHEMA)
-    mutable = bytearray(b"".join(lines))
-    for pos, new in edits:
-        at = pos % len(mutable)
-        mutable[at : at + 1] = new
-    data = bytes(mutable)
-    assert st_.native is not None
-    parts, _, _, _ = st_.native.decoder.decode(data, STREAM)
-    if parts is None:
-        return
-    msgs = [orjson.loads(x) for x in data.split(b"\n") if x.strip()]  # must not raise
-    for m in msgs:
-        assert m["type"] in ("RECORD", "STATE")
-    assert native_table(st_, data).equals(row_path(st_, data))
+    check_mutation(stream_state(SCHEMA), b"".join(lines), edits)
 
 
 def test_bare_records_of_a_batch_file() -> None:

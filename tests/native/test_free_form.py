@@ -16,9 +16,10 @@ from hypothesis import strategies as st
 from tests.native.test_decoder import (
     JSONISH,
     STREAM,
+    check_mutation,
     native_table,
+    reason_after_good_lines,
     rec,
-    rejection,
     row_path,
     stream_state,
 )
@@ -90,10 +91,7 @@ UNSURE: dict[str, bytes] = {
 @pytest.mark.parametrize("bad", UNSURE.values(), ids=list(UNSURE))
 def test_values_it_cannot_match_are_rejected(bad: bytes) -> None:
     st_ = stream_state(FREE)
-    good = rec(GOOD) + b'{"type":"STATE","value":1}\n'
-    line, reason, offset = rejection(st_, good + bad + rec(GOOD))
-    assert (line, offset) == (2, len(good))
-    assert reason
+    reason_after_good_lines(st_, rec(GOOD), bad, rec(GOOD))
 
 
 def test_a_different_orjson_turns_free_form_fields_off(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -141,15 +139,4 @@ SEEDS = [rec(GOOD), *RAW, *(line.rstrip(b"\n") for line in UNSURE.values())] * 3
 def test_mutated_free_form_lines_are_rejected_or_read_as_the_row_path_reads_them(
     lines: list[bytes], edits: list[tuple[int, bytes]]
 ) -> None:
-    st_ = stream_state(FREE)
-    mutable = bytearray(b"\n".join(lines) + b"\n")
-    for pos, new in edits:
-        at = pos % len(mutable)
-        mutable[at : at + 1] = new
-    data = bytes(mutable)
-    assert st_.native is not None
-    if st_.native.decoder.decode(data, STREAM)[0] is None:
-        return
-    msgs = [orjson.loads(x) for x in data.split(b"\n") if x.strip()]  # must not raise
-    assert all(m["type"] in ("RECORD", "STATE") for m in msgs)
-    assert native_table(st_, data).equals(row_path(st_, data), check_metadata=True)
+    check_mutation(stream_state(FREE), b"\n".join(lines) + b"\n", edits)
