@@ -20,7 +20,7 @@ import tempfile
 from pathlib import Path
 
 from dativo_protocol import codec
-from taps import BIN, REPO, best, peer_venv, write_config
+from taps import BIN, REPO, best, peer_venv, print_results, write_config
 
 SDK_SEQUENCE_TAP = """
 from datetime import datetime, timedelta, timezone
@@ -105,14 +105,7 @@ def main() -> None:
         ]
         results = [best(name, cmd, tmp / "out.jsonl", args.repeat) for name, cmd in runs]
 
-    print(
-        f"{'tap':32s} {'records':>8s} {'wall s':>7s} {'rec/s wall':>11s} {'cpu s':>7s} {'rec/s cpu':>10s}"
-    )
-    for r in results:
-        print(
-            f"{r.name:32s} {r.records:8d} {r.seconds:7.2f} {r.records / r.seconds:11.0f} "
-            f"{r.cpu:7.2f} {r.records / max(r.cpu, 1e-3):10.0f}"
-        )
+    print_results(results, 32)
     if {r.records for r in results} != {args.records}:
         raise SystemExit(
             f"record counts differ from {args.records}: {[r.records for r in results]}"

@@ -176,14 +176,7 @@ def main() -> None:
         ]
         results = [best(name, cmd, tmp / "out.jsonl", args.repeat) for name, cmd in runs]
 
-    print(
-        f"{'tap':42s} {'records':>8s} {'wall s':>7s} {'rec/s wall':>11s} {'cpu s':>7s} {'rec/s cpu':>10s}"
-    )
-    for r in results:
-        print(
-            f"{r.name:42s} {r.records:8d} {r.seconds:7.2f} {r.records / r.seconds:11.0f} "
-            f"{r.cpu:7.2f} {r.records / r.cpu:10.0f}"
-        )
+    print_results(results, 42)
     counts = {r.records for r in results}
     if counts != {rows}:
         raise SystemExit(f"record counts differ from the {rows} input rows: {sorted(counts)}")
@@ -192,6 +185,19 @@ def main() -> None:
         print(
             f"ratio dativo tap-csv / {peer.name}: {peer.seconds / ours.seconds:.2f}x wall, "
             f"{peer.cpu / ours.cpu:.2f}x cpu"
+        )
+
+
+def print_results(results: list[Result], width: int) -> None:
+    """One line per tap: records, wall seconds and rate, CPU seconds and rate."""
+    print(
+        f"{'tap':{width}s} {'records':>8s} {'wall s':>7s} {'rec/s wall':>11s} {'cpu s':>7s} "
+        f"{'rec/s cpu':>10s}"
+    )
+    for r in results:
+        print(
+            f"{r.name:{width}s} {r.records:8d} {r.seconds:7.2f} {r.records / r.seconds:11.0f} "
+            f"{r.cpu:7.2f} {r.records / max(r.cpu, 1e-3):10.0f}"
         )
 
 
