@@ -5,6 +5,7 @@ Keep these functions thin: they are on the hot path of every reader and writer.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -59,3 +60,13 @@ def load_object_file(path: Path | str, what: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ConfigError(f"{what} {str(path)!r} must hold a JSON object")
     return data
+
+
+def write_private(path: Path, data: Any, *, exclusive: bool = False) -> Path:
+    """Write ``data`` as JSON readable by the owner only (mode 0600: configs hold secrets);
+    ``exclusive``: fail if the file exists instead of replacing its content."""
+    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
+    fd = os.open(path, flags, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(dumps(data))
+    return path

@@ -281,7 +281,5 @@ def mapper_invocation(
     workdir.mkdir(parents=True, exist_ok=True)
     path = workdir / "stream-maps.json"
     doc = {"stream_maps": dict(stream_maps), "stream_map_config": dict(stream_map_config or {})}
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(codec.dumps(doc))
+    codec.write_private(path, doc)
     return Invocation(argv=(*dativo_argv(), "map", "--config", str(path)), env=base_env())

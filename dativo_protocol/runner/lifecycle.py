@@ -66,14 +66,6 @@ def private_dir() -> Iterator[Path]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def write_private(path: Path, data: Any) -> Path:
-    """Write JSON readable by the owner only (configs hold secrets)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(codec.dumps(data))
-    return path
-
-
 def run_invocation(
     entry: ConnectorEntry, inv: Invocation, *, workdir: Path, timeout: float
 ) -> Completed:
@@ -128,8 +120,12 @@ def _run_action(
     timeout: float,
 ) -> Completed:
     with private_dir() as workdir:
-        config_path = write_private(workdir / "config.json", config) if config is not None else None
-        state_path = write_private(workdir / "state.json", state) if state is not None else None
+        config_path = (
+            codec.write_private(workdir / "config.json", config) if config is not None else None
+        )
+        state_path = (
+            codec.write_private(workdir / "state.json", state) if state is not None else None
+        )
         inv = invocation(entry, action, config=config_path, state=state_path)
         return run_invocation(entry, inv, workdir=workdir, timeout=timeout)
 

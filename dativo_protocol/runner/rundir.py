@@ -48,11 +48,7 @@ class RunDir:
         self.tmp.mkdir(mode=0o700)
 
     def write_json(self, name: str, data: Any) -> Path:
-        path = self.path / name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(codec.dumps(data))
-        return path
+        return codec.write_private(self.path / name, data, exclusive=True)
 
     def env(self) -> dict[str, str]:
         tmp = str(self.tmp)

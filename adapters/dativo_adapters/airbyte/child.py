@@ -42,11 +42,7 @@ class Workspace:
 
     def write(self, name: str, data: Any) -> Path:
         """Write ``data`` as JSON to ``name`` with mode 0600; returns the path."""
-        path = self.root / name
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(codec.dumps(data))
-        return path
+        return codec.write_private(self.root / name, data, exclusive=True)
 
 
 @contextmanager
