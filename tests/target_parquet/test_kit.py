@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import io
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Mapping
 from typing import Any
 
@@ -138,11 +142,6 @@ cli.target_main(app)()
 def test_a_target_that_cannot_stop_after_sigterm_exits_after_the_grace_period(tmp_path):
     """SIGTERM starts an orderly stop; if that hangs, the process still ends (exit 130) within
     the grace period, as a SIGKILL would end it: nothing is committed or acknowledged."""
-    import signal
-    import subprocess
-    import sys
-    import time
-
     config = tmp_path / "c.json"
     config.write_text("{}")
     proc = subprocess.Popen(
